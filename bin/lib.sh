@@ -1,0 +1,34 @@
+# Shared by bin/demo and bin/test: find Python 3.11+, create .venv, install the
+# project with the extra asked for. It reinstalls only when pyproject.toml changes.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+find_python() {
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  echo "TorchReady needs Python 3.11 or newer on PATH (python3.11, python3.12 or python3)." >&2
+  return 1
+}
+
+ensure_venv() {  # $1: the extra to install, e.g. dev
+  local extra="$1" stamp want
+  if [ ! -x "$PY" ]; then
+    echo "==> Creating $VENV"
+    "$(find_python)" -m venv "$VENV"
+    "$PY" -m pip install -q --upgrade pip
+  fi
+  stamp="$VENV/.torchready-$extra"
+  want="$(sha256sum pyproject.toml | cut -c1-16)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "==> Installing torchready[$extra] into $VENV"
+    "$PY" -m pip install -q -e ".[$extra]"
+    echo "$want" > "$stamp"
+  fi
+}

@@ -1,0 +1,170 @@
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class Module(models.Model):
+    """A knowledge module, imported from one Markdown page of a course."""
+
+    slug = models.SlugField(max_length=200, unique=True)
+    source_path = models.CharField(max_length=500, unique=True, help_text="Path relative to the course folder.")
+    title = models.CharField(max_length=300)
+    sort = models.IntegerField(null=True, blank=True)
+    intro_html = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = [models.F("sort").asc(nulls_last=True), "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Section(models.Model):
+    """A `##` section of a module page, rendered and sanitised."""
+
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="sections")
+    order = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    anchor = models.SlugField(max_length=200)
+    html = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["module", "order"]
+        constraints = [models.UniqueConstraint(fields=["module", "order"], name="section_order_unique")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Objective(models.Model):
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="objectives")
+    order = models.PositiveIntegerField()
+    text = models.TextField()
+    # Normalised text, used to match an objective across re-imports.
+    key = models.CharField(max_length=300)
+    # The lead-in heading of its list when a page has several ("Part 1 ...").
+    group = models.CharField(max_length=300, blank=True)
+    # Which evidence check can verify it (e.g. "gpu-env"); empty for self-assessment only.
+    verifier = models.CharField(max_length=50, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["module", "order"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Resource(models.Model):
+    class Kind(models.TextChoices):
+        TABLE = "table", "Table row"
+        LINK = "link", "Link"
+        VIDEO = "video", "Video"
+
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="resources")
+    section = models.ForeignKey(Section, on_delete=models.SET_NULL, null=True, blank=True, related_name="resources")
+    order = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    title = models.CharField(max_length=500)
+    url = models.URLField(max_length=2000, blank=True)
+    material_type = models.CharField(max_length=200, blank=True)
+    developer = models.CharField(max_length=200, blank=True)
+    time_text = models.CharField(max_length=100, blank=True)
+    minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Parsed from time_text where possible.")
+    level = models.CharField(max_length=100, blank=True)
+    extra = models.JSONField(default=dict, blank=True, help_text="Other table columns, by header.")
+    key = models.CharField(max_length=500)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["module", "order"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Klass(models.Model):
+    """A class (course run) that students join with an invite code."""
+
+    name = models.CharField(max_length=200)
+    invite_code = models.CharField(max_length=32, unique=True, editable=False)
+    instructors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teaching")
+    students = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="classes", blank=True)
+    modules = models.ManyToManyField(Module, blank=True, help_text="Empty means every module.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "class"
+        verbose_name_plural = "classes"
+        ordering = ["name"]
+
+    def save(self, *args, **kwargs):
+        if not self.invite_code:
+            self.invite_code = new_invite_code()
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_invite_code() -> str:
+    # Unambiguous characters, easy to read aloud in a lecture hall.
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
+
+
+class ObjectiveProgress(models.Model):
+    """One student's state on one objective: a self-assessment and/or evidence.
+
+    No row means "not started".
+    """
+
+    class Evidence(models.TextChoices):
+        NONE = "", "No evidence"
+        VERIFIED = "verified", "Verified by evidence"
+        NEEDS_WORK = "needs_work", "Needs work"
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="objective_progress")
+    objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="progress")
+    confidence = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    reflection = models.TextField(blank=True, validators=[MaxLengthValidator(2000)])
+    self_assessed_at = models.DateTimeField(null=True, blank=True)
+    evidence = models.CharField(max_length=12, choices=Evidence.choices, blank=True, default="")
+    evidence_at = models.DateTimeField(null=True, blank=True)
+    evidence_summary = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["student", "objective"], name="objective_progress_unique"),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=5),
+                name="confidence_1_to_5",
+            ),
+        ]
+
+    @property
+    def status(self) -> str:
+        if self.evidence:
+            return self.evidence
+        if self.self_assessed_at:
+            return "self_assessed"
+        return "not_started"
+
+
+class ResourceProgress(models.Model):
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resource_progress")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="progress")
+    done_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["student", "resource"], name="resource_progress_unique")]
