@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("learning.accounts_urls")),
+    path("", include("diagnostics.urls")),
     path("", include("learning.urls")),
 ]

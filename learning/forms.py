@@ -1,0 +1,54 @@
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from learning.services.accounts import InvalidInviteCode, class_for_invite_code
+from learning.services.progress import REFLECTION_MAX
+
+CONFIDENCE_CHOICES = [(n, str(n)) for n in range(1, 6)]
+
+
+class SelfAssessmentForm(forms.Form):
+    confidence = forms.TypedChoiceField(
+        choices=CONFIDENCE_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose how confident you are, from 1 to 5.",
+            "invalid_choice": "Confidence must be a whole number from 1 to 5.",
+        },
+    )
+    reflection = forms.CharField(
+        required=False,
+        max_length=REFLECTION_MAX,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": REFLECTION_MAX}),
+        error_messages={
+            "max_length": f"Keep the reflection to {REFLECTION_MAX} characters or fewer "
+            "(it has %(show_value)d)."
+        },
+    )
+
+    def __init__(self, *args, objective_id: int, **kwargs):
+        # Unique ids per objective: the page holds one form per objective.
+        super().__init__(*args, auto_id=f"objective-{objective_id}-%s", **kwargs)
+        self.objective_id = objective_id
+        reflection = self.fields["reflection"].widget.attrs
+        reflection["aria-describedby"] = (
+            f"objective-{objective_id}-reflection-error objective-{objective_id}-reflection-count"
+        )
+
+
+class SignupForm(UserCreationForm):
+    invite_code = forms.CharField(
+        max_length=40,
+        help_text="Your instructor gives you this code, e.g. ABCD-EFGH-JKLM.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+    def clean_invite_code(self) -> str:
+        code = self.cleaned_data["invite_code"]
+        try:
+            class_for_invite_code(code)
+        except InvalidInviteCode as exc:
+            raise forms.ValidationError(exc.messages[0], code="invalid_invite_code") from exc
+        return code

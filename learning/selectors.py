@@ -1,0 +1,159 @@
+"""Reads for the learning app. Everything a student sees is keyed by that student."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Sum
+
+from learning.models import (
+    Klass,
+    Module,
+    Objective,
+    ObjectiveProgress,
+    Resource,
+    ResourceProgress,
+    Section,
+)
+
+
+@dataclass(frozen=True)
+class ProgressSummary:
+    objectives_done: int = 0
+    objectives_total: int = 0
+    resources_done: int = 0
+    resources_total: int = 0
+    minutes_left: int = 0
+    # Resources not yet done whose time to complete we could not read ("... hours").
+    unestimated_left: int = 0
+
+    @property
+    def time_left(self) -> str:
+        hours, minutes = divmod(self.minutes_left, 60)
+        if hours and minutes:
+            return f"about {hours} h {minutes} min"
+        if hours:
+            return f"about {hours} h"
+        return f"about {minutes} min"
+
+
+@dataclass
+class ObjectiveRow:
+    objective: Objective
+    progress: ObjectiveProgress | None
+    form: Any = None  # the self-assessment form; the view sets it
+
+    @property
+    def status(self) -> str:
+        return self.progress.status if self.progress else "not_started"
+
+
+@dataclass
+class SectionBlock:
+    section: Section | None  # None holds the resources that belong to no section
+    resources: list[Resource] = field(default_factory=list)
+
+
+@dataclass
+class ModulePage:
+    module: Module
+    objective_groups: list[tuple[str, list[ObjectiveRow]]]
+    sections: list[SectionBlock]
+    summary: ProgressSummary
+
+
+def visible_modules(*, user: AbstractBaseUser) -> QuerySet[Module]:
+    """Modules the user may open: all current ones, unless every class of theirs picks some."""
+    modules = Module.objects.filter(archived_at__isnull=True)
+    classes = Klass.objects.filter(students=user)
+    if not classes.exists() or classes.filter(modules__isnull=True).exists():
+        return modules
+    picked = Klass.modules.through.objects.filter(klass__students=user).values("module_id")
+    return modules.filter(pk__in=picked)
+
+
+def _objective_done() -> Q:
+    # Verified by evidence, or self-assessed with no evidence against it.
+    return Q(mine__evidence=ObjectiveProgress.Evidence.VERIFIED) | Q(
+        mine__evidence="", mine__self_assessed_at__isnull=False
+    )
+
+
+def progress_summaries(
+    *, user: AbstractBaseUser, modules: Iterable[Module]
+) -> dict[int, ProgressSummary]:
+    """One summary per module id, in two queries whatever the number of modules."""
+    ids = [m.pk for m in modules]
+    objectives = (
+        Objective.objects.filter(module__in=ids, archived_at__isnull=True)
+        .alias(mine=FilteredRelation("progress", condition=Q(progress__student=user)))
+        .order_by()
+        .values("module")
+        .annotate(total=Count("pk"), done=Count("pk", filter=_objective_done()))
+    )
+    resources = (
+        Resource.objects.filter(module__in=ids, archived_at__isnull=True)
+        .alias(mine=FilteredRelation("progress", condition=Q(progress__student=user)))
+        .order_by()
+        .values("module")
+        .annotate(
+            total=Count("pk"),
+            done=Count("mine"),
+            minutes_left=Sum("minutes", filter=Q(mine__isnull=True)),
+            unestimated_left=Count("pk", filter=Q(mine__isnull=True, minutes__isnull=True)),
+        )
+    )
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    for row in objectives:
+        counts[row["module"]].update(objectives_total=row["total"], objectives_done=row["done"])
+    for row in resources:
+        counts[row["module"]].update(
+            resources_total=row["total"],
+            resources_done=row["done"],
+            minutes_left=row["minutes_left"] or 0,
+            unestimated_left=row["unestimated_left"],
+        )
+    return {pk: ProgressSummary(**values) for pk, values in counts.items()}
+
+
+def progress_summary(*, user: AbstractBaseUser, module: Module) -> ProgressSummary:
+    return progress_summaries(user=user, modules=[module])[module.pk]
+
+
+def objective_rows(
+    *, user: AbstractBaseUser, module: Module, only: Objective | None = None
+) -> list[ObjectiveRow]:
+    objectives = module.objectives.filter(archived_at__isnull=True).prefetch_related(
+        Prefetch(
+            "progress", queryset=ObjectiveProgress.objects.filter(student=user), to_attr="mine"
+        )
+    )
+    if only is not None:
+        objectives = objectives.filter(pk=only.pk)
+    return [ObjectiveRow(o, o.mine[0] if o.mine else None) for o in objectives]
+
+
+def resources_for(*, user: AbstractBaseUser, module: Module) -> QuerySet[Resource]:
+    """The module's current resources, each with `done` for this user."""
+    done = ResourceProgress.objects.filter(student=user, resource=OuterRef("pk"))
+    return module.resources.filter(archived_at__isnull=True).annotate(done=Exists(done))
+
+
+def module_page(*, user: AbstractBaseUser, module: Module) -> ModulePage:
+    groups: dict[str, list[ObjectiveRow]] = {}
+    for row in objective_rows(user=user, module=module):
+        groups.setdefault(row.objective.group, []).append(row)
+
+    blocks = {s.pk: SectionBlock(s) for s in module.sections.all()}
+    loose = SectionBlock(None)
+    for resource in resources_for(user=user, module=module):
+        blocks.get(resource.section_id, loose).resources.append(resource)
+    sections = list(blocks.values()) + ([loose] if loose.resources else [])
+
+    return ModulePage(
+        module=module,
+        objective_groups=list(groups.items()),
+        sections=sections,
+        summary=progress_summary(user=user, module=module),
+    )

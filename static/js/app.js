@@ -1,0 +1,27 @@
+// Progressive enhancement only: every page works without this file.
+// A live character count under each reflection textarea.
+(function () {
+  "use strict";
+
+  function update(counter) {
+    var field = document.getElementById(counter.dataset.counterFor);
+    if (!field) return;
+    var max = field.maxLength > 0 ? field.maxLength : 2000;
+    var left = max - field.value.length;
+    counter.textContent = field.value.length + " of " + max + " characters" + (left < 100 ? " (" + left + " left)" : "");
+  }
+
+  function updateAll(root) {
+    root.querySelectorAll("[data-counter-for]").forEach(update);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id) {
+      var counter = document.querySelector('[data-counter-for="' + event.target.id + '"]');
+      if (counter) update(counter);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () { updateAll(document); });
+  // Rows swapped in by htmx bring fresh counters.
+  document.addEventListener("htmx:afterSettle", function () { updateAll(document); });
+})();
