@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -374,6 +375,10 @@ def _item_text(item: list[Token]) -> str:
     return re.sub(r"^\[[ xX]?\]\s*", "", text).strip()
 
 
+def _is_list(block: list[Token]) -> bool:
+    return block[0].type in ("bullet_list_open", "ordered_list_open")
+
+
 def _objectives(block: list[Token], group: str) -> list[ParsedObjective]:
     texts = [_item_text(item) for item in _list_items(block)]
     return [ParsedObjective(text=t, key=normalise(t), group=group) for t in texts if t]
@@ -499,22 +504,28 @@ class _Walk:
         for index, block in enumerate(self.blocks):
             if index in skip:
                 continue
-            following = self.blocks[index + 1] if index + 1 < len(self.blocks) else None
-            if self._lead_in(block, following):
-                skip.add(index + 1)
+            lists = self._objective_lists(index)
+            if lists:
+                skip.update(range(index + 1, index + 1 + lists))
             else:
+                following = self.blocks[index + 1] if index + 1 < len(self.blocks) else None
                 self._block(block, following)
 
-    def _lead_in(self, block: list[Token], following: list[Token] | None) -> bool:
-        if block[0].type not in ("paragraph_open", "heading_open") or following is None:
-            return False
-        if following[0].type not in ("bullet_list_open", "ordered_list_open"):
-            return False
+    def _objective_lists(self, index: int) -> int:
+        """How many lists follow a lead-in at `index` (0 if it is no lead-in).
+
+        Adjacent lists count as one: `*` and `-` items start separate lists.
+        """
+        block = self.blocks[index]
+        if block[0].type not in ("paragraph_open", "heading_open"):
+            return 0
         text = _plain(_first_inline(block))
-        if not _is_lead_in(text):
-            return False
-        self.objective_lists.append((self.heading or text.rstrip(":"), _objectives(following, "")))
-        return True
+        lists = list(itertools.takewhile(_is_list, self.blocks[index + 1 :]))
+        if not lists or not _is_lead_in(text):
+            return 0
+        objectives = [o for items in lists for o in _objectives(items, "")]
+        self.objective_lists.append((self.heading or text.rstrip(":"), objectives))
+        return len(lists)
 
     def _block(self, block: list[Token], following: list[Token] | None) -> None:
         kind = block[0].type
