@@ -65,8 +65,8 @@ def test_progress_counts_objectives_resources_and_time_left(student_client, stud
     ResourceProgress.objects.create(student=student, resource=blitz)
     student_client.post(save_url(module, first_objective(module)), {"confidence": "4"})
     html = student_client.get(module_url(module)).content.decode()
-    assert "Objectives <span class=\"count\">1 of 3</span>" in html
-    assert "Resources <span class=\"count\">1 of 4</span>" in html
+    assert 'Objectives <span class="count">1 of 3</span>' in html
+    assert 'Resources <span class="count">1 of 4</span>' in html
     # 3 hours left with an estimate; the video and the "... hours" book have none.
     assert "About 3 h left, plus 2 resources with no time estimate." in html
 
@@ -173,7 +173,7 @@ def test_marking_a_resource_done_and_not_done(student_client, student, module):
 def test_the_page_loads_htmx_from_our_static_files_with_csrf_on_the_body(student_client, module):
     html = student_client.get(module_url(module)).content.decode()
     assert '<script src="/static/django_htmx/htmx-2.min.js" defer></script>' in html
-    assert "<body hx-headers='{\"x-csrftoken\": \"" in html
+    assert '<body hx-headers=\'{"x-csrftoken": "' in html
     assert "<script>" not in html  # no inline scripts
 
 
