@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "learning",
+    "diagnostics",
 ]
 
 MIDDLEWARE = [
@@ -186,13 +187,16 @@ VERIFIERS_FILE = Path(env_str("VERIFIERS_FILE", str(BASE_DIR / "content" / "veri
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
         "store_processed": False,
+        # Queue bindings live here; kombu's default is ./control in whatever
+        # folder each process was started from, which splits server and worker.
+        "control_folder": str(_BROKER_DIR / "control"),
     }
 else:
     # Longer than any countdown or ETA we use, so Redis never redelivers early.
@@ -205,6 +209,42 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# The cache holds the API's rate-limit counters, so it must be shared by every
+# server process: Redis when Celery uses Redis, else files under var/.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("CACHE_URL") or CELERY_BROKER_URL,
+            "KEY_PREFIX": "torchready",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+# Worker pipeline. The public URL is what a student's worker posts to; the
+# worker broker URL is the broker as the students' machines reach it (with the
+# filesystem default, only a worker on this machine can).
+TORCHREADY_PUBLIC_URL = (env_str("TORCHREADY_PUBLIC_URL") or "").rstrip("/")
+TORCHREADY_WORKER_BROKER_URL = env_str("TORCHREADY_WORKER_BROKER_URL") or CELERY_BROKER_URL
+DIAGNOSTICS_QUEUE_PREFIX = env_str("DIAGNOSTICS_QUEUE_PREFIX") or "torchready.student."
+# A queued run no worker takes in this many seconds expires; a claimed run gets
+# the check's own time limit plus this grace before it counts as lost.
+DIAGNOSTICS_QUEUE_TIMEOUT = env_int("DIAGNOSTICS_QUEUE_TIMEOUT", 300)
+DIAGNOSTICS_CHECK_TIMEOUT = env_int("DIAGNOSTICS_CHECK_TIMEOUT", 120)
+DIAGNOSTICS_RUN_GRACE = env_int("DIAGNOSTICS_RUN_GRACE", 60)
+DIAGNOSTICS_HEARTBEAT_INTERVAL = env_int("DIAGNOSTICS_HEARTBEAT_INTERVAL", 15)
+# Requests per minute and token on the worker API.
+DIAGNOSTICS_RATE_LIMIT = env_int("DIAGNOSTICS_RATE_LIMIT", 30)
+CELERY_BEAT_SCHEDULE = {
+    "diagnostics-sweep-stale-runs": {"task": "diagnostics.sweep_stale_runs", "schedule": 30.0},
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,218 @@
+"""The worker API: small and strict, after healthchecks' ping endpoint.
+
+Every endpoint takes the worker token in the Authorization header, answers
+JSON, and answers 4xx, never 500, for any bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from pydantic import ValidationError
+
+from diagnostics.worker.protocol import (
+    MAX_BODY_BYTES,
+    SUPPORTED_SCHEMA_VERSIONS,
+    Heartbeat,
+    Submission,
+)
+
+from . import selectors, services
+from .models import CheckRun, Report, WorkerToken
+from .openapi import openapi_document
+
+
+def _error(status: int, error: str, **extra) -> JsonResponse:
+    return JsonResponse({"error": error, **extra}, status=status)
+
+
+def worker_api(view: Callable) -> Callable:
+    """Authenticate the bearer token and apply the per-token rate limit."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            return _error(401, "missing token: send 'Authorization: Bearer <token>'")
+        token = selectors.token_active(raw=raw.strip())
+        if token is None:
+            return _error(401, "unknown or revoked token")
+        retry_after = _rate_limited(f"api:{token.token_hash[:24]}")
+        if retry_after:
+            response = _error(429, "too many requests", retry_after=retry_after)
+            response["Retry-After"] = str(retry_after)
+            return response
+        return view(request, token, *args, **kwargs)
+
+    return wrapper
+
+
+def _rate_limited(key: str) -> int:
+    """Fixed one-minute windows in the shared cache; returns seconds to wait, or 0."""
+    window = 60
+    now = time.time()
+    bucket = f"ratelimit:{key}:{int(now // window)}"
+    cache.add(bucket, 0, timeout=window + 5)
+    try:
+        count = cache.incr(bucket)
+    except ValueError:  # expired between add and incr
+        cache.set(bucket, 1, timeout=window + 5)
+        count = 1
+    if count <= settings.DIAGNOSTICS_RATE_LIMIT:
+        return 0
+    return max(1, math.ceil(window - now % window))
+
+
+def _read_json(request: HttpRequest) -> tuple[bytes, object] | JsonResponse:
+    """The body, checked for size before it is read, then parsed strictly."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _error(400, "bad Content-Length")
+    if declared > MAX_BODY_BYTES:
+        return _error(413, f"body over {MAX_BODY_BYTES} bytes")
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return _error(413, f"body over {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _error(400, "malformed JSON", detail=str(exc)[:300])
+    return body, data
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _validation_errors(exc: ValidationError) -> list[dict]:
+    return [
+        {"field": ".".join(str(part) for part in err["loc"]) or "(body)", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)[:50]
+    ]
+
+
+@require_POST
+@worker_api
+def reports(request: HttpRequest, token: WorkerToken) -> JsonResponse:
+    parsed = _read_json(request)
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    body, data = parsed
+    if not isinstance(data, dict):
+        return _error(400, "the body must be a JSON object")
+    run = _run_of(data, token)
+    if run is False:
+        return _error(404, "no such run for this token")
+    version = (
+        data.get("report", {}).get("schema_version")
+        if isinstance(data.get("report"), dict)
+        else None
+    )
+    if version is not None and version not in SUPPORTED_SCHEMA_VERSIONS:
+        readable = ", ".join(SUPPORTED_SCHEMA_VERSIONS)
+        message = f"unknown schema_version {version!r}; this server reads {readable}"
+        _reject_run(run, message)
+        return _error(400, message, errors=[{"field": "report.schema_version", "message": message}])
+    try:
+        submission = Submission.model_validate(data)
+    except ValidationError as exc:
+        errors = _validation_errors(exc)
+        _reject_run(run, "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]))
+        return _error(400, "invalid report", errors=errors)
+    return _store(body=body, submission=submission, run=run, token=token)
+
+
+def _run_of(data: dict, token: WorkerToken) -> CheckRun | None | bool:
+    """The student's run named in the body; None if none is named, False if it isn't theirs."""
+    run_id = data.get("run_id")
+    if run_id is None or not isinstance(run_id, int) or isinstance(run_id, bool):
+        return None
+    run = selectors.run_for_student(run_id=run_id, student=token.student)
+    return run if run is not None else False
+
+
+def _reject_run(run: CheckRun | None, message: str) -> None:
+    if run is not None:
+        services.run_finish(
+            run=run, state=CheckRun.State.FAILED, reason=CheckRun.Reason.REJECTED, detail=message
+        )
+
+
+def _store(
+    *, body: bytes, submission: Submission, run: CheckRun | None, token: WorkerToken
+) -> JsonResponse:
+    digest = hashlib.sha256(body).hexdigest()
+    report_id = str(submission.report.report_id)
+    existing = Report.objects.filter(report_id=report_id).first()
+    if existing is None:
+        data = services.ReportInput(
+            report_id=report_id,
+            raw_body=body.decode("utf-8"),
+            body_sha256=digest,
+            schema_version=submission.report.schema_version,
+            facts=submission.report.model_dump(mode="json"),
+            run=run,
+            outcome=submission.outcome,
+            detail=submission.detail,
+        )
+        try:
+            report = services.report_receive(token=token, data=data, report=submission.report)
+        except IntegrityError:  # the same report, posted twice at once
+            existing = Report.objects.get(report_id=report_id)
+        else:
+            return JsonResponse(report.response, status=201)
+    if existing.student_id != token.student_id or existing.body_sha256 != digest:
+        return _error(409, "a different report with this report_id was already received")
+    return JsonResponse(existing.response, status=200)
+
+
+@require_POST
+@worker_api
+def heartbeat(request: HttpRequest, token: WorkerToken) -> JsonResponse:
+    parsed = _read_json(request)
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    try:
+        beat = Heartbeat.model_validate(parsed[1])
+    except ValidationError as exc:
+        return _error(400, "invalid heartbeat", errors=_validation_errors(exc))
+    services.token_heartbeat(token=token, info=beat.model_dump())
+    return JsonResponse({"ok": True, "interval": settings.DIAGNOSTICS_HEARTBEAT_INTERVAL})
+
+
+@require_GET
+@worker_api
+def config(request: HttpRequest, token: WorkerToken) -> JsonResponse:
+    return JsonResponse(selectors.worker_config(token=token))
+
+
+@require_POST
+@worker_api
+def run_claim(request: HttpRequest, token: WorkerToken, run_id: int) -> JsonResponse:
+    run = selectors.run_for_student(run_id=run_id, student=token.student)
+    if run is None:
+        return _error(404, "no such run for this token")
+    claimed = services.run_claim(run=run)
+    payload = {"claimed": claimed, "run_id": run.pk, "state": run.state, "mode": run.mode}
+    if claimed:
+        payload["timeout"] = settings.DIAGNOSTICS_CHECK_TIMEOUT
+    return JsonResponse(payload, status=200 if claimed else 409)
+
+
+@require_GET
+def openapi(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi_document(), json_dumps_params={"indent": 1})

@@ -1,0 +1,78 @@
+"""Reads of the worker pipeline: tokens, runs, reports and what changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from .models import CheckRun, Report, WorkerToken
+from .services import hash_token, queue_name
+
+
+def token_active(*, raw: str) -> WorkerToken | None:
+    return (
+        WorkerToken.objects.select_related("student")
+        .filter(token_hash=hash_token(raw), revoked_at__isnull=True, student__is_active=True)
+        .first()
+    )
+
+
+def token_current(*, student: AbstractBaseUser) -> WorkerToken | None:
+    return WorkerToken.objects.filter(student=student, revoked_at__isnull=True).first()
+
+
+def worker_online(*, token: WorkerToken | None) -> bool:
+    """Online when a heartbeat came within three intervals."""
+    if token is None or token.last_seen_at is None:
+        return False
+    window = timedelta(seconds=3 * settings.DIAGNOSTICS_HEARTBEAT_INTERVAL)
+    return timezone.now() - token.last_seen_at < window
+
+
+def worker_config(*, token: WorkerToken) -> dict:
+    """What a worker needs to start: its broker and its own queue."""
+    broker_url = settings.TORCHREADY_WORKER_BROKER_URL
+    options = (
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS if broker_url == settings.CELERY_BROKER_URL else {}
+    )
+    return {
+        "broker_url": broker_url,
+        "broker_transport_options": options,
+        "queue": queue_name(student=token.student),
+        "task": "torchready.run_check",
+        "heartbeat_interval": settings.DIAGNOSTICS_HEARTBEAT_INTERVAL,
+        "check_timeout": settings.DIAGNOSTICS_CHECK_TIMEOUT,
+    }
+
+
+def run_for_student(*, run_id: int, student: AbstractBaseUser) -> CheckRun | None:
+    return CheckRun.objects.filter(pk=run_id, student=student).first()
+
+
+def runs_recent(*, student: AbstractBaseUser, limit: int = 20) -> list[CheckRun]:
+    return list(CheckRun.objects.filter(student=student).prefetch_related("reports")[:limit])
+
+
+def run_latest(*, student: AbstractBaseUser) -> CheckRun | None:
+    return CheckRun.objects.filter(student=student).first()
+
+
+def report_latest(*, student: AbstractBaseUser) -> Report | None:
+    return Report.objects.filter(student=student, outcome="completed").first()
+
+
+def report_for_student(*, report_id, student: AbstractBaseUser) -> Report | None:
+    return Report.objects.filter(report_id=report_id, student=student).first()
+
+
+def report_previous(*, report: Report) -> Report | None:
+    return (
+        Report.objects.filter(
+            student=report.student_id, outcome="completed", received_at__lt=report.received_at
+        )
+        .exclude(pk=report.pk)
+        .first()
+    )

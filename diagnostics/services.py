@@ -1,0 +1,270 @@
+"""Writes of the worker pipeline: tokens, runs, heartbeats and reports."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from diagnostics.probe.report import Report as ProbeReport
+
+from .models import CheckRun, Report, WorkerToken
+
+log = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "trw_"
+RUN_TASK = "torchready.run_check"
+GPU_VERIFIER = "gpu-env"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- Tokens ---------------------------------------------------------------
+
+
+def token_create(*, student: AbstractBaseUser) -> tuple[WorkerToken, str]:
+    """A new active token for the student, revoking any older one. Returns the raw token once."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token_revoke_all(student=student)
+        token = WorkerToken.objects.create(
+            student=student, prefix=raw[:10], token_hash=hash_token(raw)
+        )
+    return token, raw
+
+
+def token_revoke_all(*, student: AbstractBaseUser) -> int:
+    return WorkerToken.objects.filter(student=student, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def token_heartbeat(*, token: WorkerToken, info: dict) -> WorkerToken:
+    token.last_seen_at = timezone.now()
+    token.last_seen_info = info
+    token.save(update_fields=["last_seen_at", "last_seen_info"])
+    return token
+
+
+# --- Runs -----------------------------------------------------------------
+
+
+def queue_name(*, student: AbstractBaseUser) -> str:
+    return f"{settings.DIAGNOSTICS_QUEUE_PREFIX}{student.pk}"
+
+
+def run_create(*, student: AbstractBaseUser, mode: str = CheckRun.Mode.QUICK) -> CheckRun:
+    """Create a run and enqueue it once the transaction commits.
+
+    The task carries only the run id and mode. If the broker is down the run is
+    failed with that reason, so the page says so instead of waiting forever.
+    """
+    deadline = timezone.now() + timedelta(seconds=settings.DIAGNOSTICS_QUEUE_TIMEOUT)
+    run = CheckRun.objects.create(student=student, mode=mode, deadline=deadline)
+    queue = queue_name(student=student)
+    transaction.on_commit(lambda: _enqueue(run_id=run.pk, mode=mode, queue=queue))
+    return run
+
+
+def _enqueue(*, run_id: int, mode: str, queue: str) -> None:
+    from kombu.exceptions import OperationalError
+
+    from config.celery import app
+
+    try:
+        # A fresh connection with no publish retries: a click must fail fast
+        # and visibly when the broker is down, not hang the request.
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            app.send_task(
+                RUN_TASK,
+                kwargs={"run_id": run_id, "mode": mode},
+                queue=queue,
+                connection=conn,
+                retry=False,
+                # No one takes it after the run's deadline; the sweep expires it.
+                expires=settings.DIAGNOSTICS_QUEUE_TIMEOUT,
+            )
+    except (OperationalError, OSError) as exc:
+        log.warning("enqueue of run %s failed: %s", run_id, exc)
+        run_finish(
+            run=CheckRun.objects.get(pk=run_id),
+            state=CheckRun.State.FAILED,
+            reason=CheckRun.Reason.BROKER_DOWN,
+            detail=str(exc),
+        )
+
+
+def run_claim(*, run: CheckRun) -> bool:
+    """queued → running, once: a redelivered task finds it already taken."""
+    now = timezone.now()
+    deadline = now + timedelta(
+        seconds=settings.DIAGNOSTICS_CHECK_TIMEOUT + settings.DIAGNOSTICS_RUN_GRACE
+    )
+    claimed = CheckRun.objects.filter(
+        pk=run.pk, state=CheckRun.State.QUEUED, deadline__gt=now
+    ).update(state=CheckRun.State.RUNNING, claimed_at=now, deadline=deadline)
+    run.refresh_from_db()
+    return claimed == 1
+
+
+def run_finish(*, run: CheckRun, state: str, reason: str = "", detail: str = "") -> bool:
+    """Move an active run to a final state; a finished run is never reopened."""
+    updated = CheckRun.objects.filter(pk=run.pk, state__in=CheckRun.ACTIVE_STATES).update(
+        state=state, reason=reason, detail=detail[-4000:], finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return updated == 1
+
+
+def runs_sweep_stale() -> int:
+    """Expire queued runs and fail running ones past their deadline. Never leaves one stuck."""
+    now = timezone.now()
+    stale = CheckRun.objects.filter(state__in=CheckRun.ACTIVE_STATES, deadline__lte=now)
+    expired = stale.filter(state=CheckRun.State.QUEUED).update(
+        state=CheckRun.State.EXPIRED, reason=CheckRun.Reason.NO_WORKER, finished_at=now
+    )
+    lost = stale.filter(state=CheckRun.State.RUNNING).update(
+        state=CheckRun.State.FAILED, reason=CheckRun.Reason.WORKER_LOST, finished_at=now
+    )
+    return expired + lost
+
+
+# --- Reports ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """A validated report submission, ready to store."""
+
+    report_id: str
+    raw_body: str
+    body_sha256: str
+    schema_version: str
+    facts: dict
+    run: CheckRun | None
+    outcome: str
+    detail: str
+
+
+def report_receive(*, token: WorkerToken, data: ReportInput, report: ProbeReport) -> Report:
+    """Judge a validated report on the server and store it; a worker's verdict is ignored."""
+    verdict, met = judge_report(report)
+    return report_store(
+        token=token, data=data, verdict=verdict, objective_met=met, flags=implausible(report)
+    )
+
+
+def judge_report(report: ProbeReport) -> tuple[dict, bool]:
+    from diagnostics.verdict import judge
+
+    verdict = _plain(judge(report))
+    return verdict, bool(verdict.get("objective_met"))
+
+
+def implausible(report: ProbeReport) -> list[str]:
+    from diagnostics.verdict import implausibilities
+
+    return implausibilities(report)
+
+
+def _plain(value: Any) -> Any:
+    """A pydantic model or dataclass as JSON-ready data."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json.loads(json.dumps(dataclasses.asdict(value), default=str))
+    return value
+
+
+def report_store(
+    *, token: WorkerToken, data: ReportInput, verdict: dict, objective_met: bool, flags: list
+) -> Report:
+    """Store the report as received and apply it, in one transaction.
+
+    The run moves to posted (or failed for a crashed or timed-out probe) and
+    the student's gpu-env objectives get the server's verdict as evidence.
+    """
+    with transaction.atomic():
+        report = Report.objects.create(
+            report_id=data.report_id,
+            student=token.student,
+            run=data.run,
+            token=token,
+            raw_body=data.raw_body,
+            body_sha256=data.body_sha256,
+            schema_version=data.schema_version,
+            facts=data.facts,
+            verdict=verdict,
+            objective_met=objective_met,
+            flags=flags,
+            outcome=data.outcome,
+        )
+        if data.run is not None:
+            _run_apply_report(run=data.run, outcome=data.outcome, detail=data.detail)
+        if data.outcome == "completed":
+            _evidence_apply(student=token.student, report=report)
+        report.response = _report_response(report)
+        report.save(update_fields=["response"])
+    return report
+
+
+def _run_apply_report(*, run: CheckRun, outcome: str, detail: str) -> None:
+    if outcome == "completed":
+        run_finish(run=run, state=CheckRun.State.POSTED)
+    else:
+        reason = CheckRun.Reason.TIMEOUT if outcome == "timeout" else CheckRun.Reason.CRASH
+        run_finish(run=run, state=CheckRun.State.FAILED, reason=reason, detail=detail)
+
+
+def _evidence_apply(*, student: AbstractBaseUser, report: Report) -> None:
+    from learning.models import Objective, ObjectiveProgress
+
+    evidence = (
+        ObjectiveProgress.Evidence.VERIFIED
+        if report.objective_met
+        else ObjectiveProgress.Evidence.NEEDS_WORK
+    )
+    summary = evidence_summary(verdict=report.verdict, met=report.objective_met)
+    objectives = Objective.objects.filter(verifier=GPU_VERIFIER, archived_at__isnull=True)
+    for objective in objectives:
+        ObjectiveProgress.objects.update_or_create(
+            student=student,
+            objective=objective,
+            defaults={
+                "evidence": evidence,
+                "evidence_at": report.received_at,
+                "evidence_summary": summary,
+            },
+        )
+
+
+def evidence_summary(*, verdict: dict, met: bool) -> str:
+    """One line for the module page: the first failing check's summary, or a pass line."""
+    checks = verdict.get("checks", [])
+    failing = [c for c in checks if c.get("status") == "fail"]
+    if met or not failing:
+        return "Verified: " + (verdict.get("summary") or "the GPU environment works")[:480]
+    return failing[0].get("summary", "")[:500]
+
+
+def _report_response(report: Report) -> dict:
+    return {
+        "report_id": str(report.report_id),
+        "run_id": report.run_id,
+        "objective_met": report.objective_met,
+        "verdict": report.verdict,
+        "flags": report.flags,
+    }

@@ -1,0 +1,55 @@
+"""The local spool: every report is on disk before it is posted, until a 2xx.
+
+One file per report, written atomically (temporary file, then rename), so a
+crash or a power cut leaves either the whole report or nothing. Reports the
+server refused for good move to ``rejected/``: kept for the student to see,
+never resent in a loop.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def default_dir() -> Path:
+    """~/.torchready/spool, or TORCHREADY_SPOOL; the same on Linux, Windows and macOS."""
+    configured = os.environ.get("TORCHREADY_SPOOL")
+    return Path(configured) if configured else Path.home() / ".torchready" / "spool"
+
+
+class Spool:
+    def __init__(self, folder: Path | str | None = None):
+        self.folder = Path(folder) if folder else default_dir()
+        self.rejected = self.folder / "rejected"
+        self.rejected.mkdir(parents=True, exist_ok=True)
+
+    def put(self, report_id: str, body: bytes) -> Path:
+        path = self.folder / f"{_SAFE.sub('_', report_id)}.json"
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(body)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def pending(self) -> list[Path]:
+        """Reports not yet accepted, oldest first."""
+        return sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
+
+    def done(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+    def reject(self, path: Path) -> Path:
+        target = self.rejected / path.name
+        os.replace(path, target)
+        return target

@@ -1,0 +1,106 @@
+"""The worker's spool and subprocess runner, with real files and real processes."""
+
+import json
+import sys
+import time
+
+from diagnostics.probe.report import Report
+from diagnostics.worker import runner
+from diagnostics.worker.client import TransientError, with_backoff
+from diagnostics.worker.spool import Spool
+
+
+def test_the_spool_keeps_a_report_until_it_is_done(tmp_path):
+    spool = Spool(tmp_path)
+    path = spool.put("abc-123", b'{"x": 1}')
+    assert path.read_bytes() == b'{"x": 1}'
+    assert spool.pending() == [path]
+    assert not list(tmp_path.glob(".incoming-*"))
+    spool.done(path)
+    assert spool.pending() == []
+
+
+def test_a_rejected_report_moves_aside_and_is_not_resent(tmp_path):
+    spool = Spool(tmp_path)
+    kept = spool.reject(spool.put("r1", b"{}"))
+    assert kept.exists() and kept.parent.name == "rejected"
+    assert spool.pending() == []
+
+
+def test_the_spool_lists_oldest_first_and_survives_a_new_instance(tmp_path):
+    first = Spool(tmp_path).put("one", b"1")
+    time.sleep(0.01)
+    second = Spool(tmp_path).put("two", b"2")
+    assert Spool(tmp_path).pending() == [first, second]
+
+
+def test_the_spool_folder_defaults_to_the_users_home(monkeypatch, tmp_path):
+    monkeypatch.delenv("TORCHREADY_SPOOL", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Spool().folder == tmp_path / ".torchready" / "spool"
+    monkeypatch.setenv("TORCHREADY_SPOOL", str(tmp_path / "elsewhere"))
+    assert Spool().folder == tmp_path / "elsewhere"
+
+
+def test_backoff_retries_transient_errors_then_succeeds():
+    calls = []
+
+    def flaky():
+        calls.append(time.monotonic())
+        if len(calls) < 3:
+            raise TransientError("down")
+        return "ok"
+
+    assert with_backoff(flaky, deadline_s=10, base_s=0.05) == "ok"
+    assert len(calls) == 3
+    assert calls[2] - calls[1] >= 0.05  # the second wait is at least half of 2 × base
+
+
+def test_backoff_gives_up_at_its_deadline():
+    started = time.monotonic()
+    try:
+        with_backoff(
+            lambda: (_ for _ in ()).throw(TransientError("down")), deadline_s=0.3, base_s=0.05
+        )
+    except TransientError:
+        pass
+    else:
+        raise AssertionError("it should give up")
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_segfaulting_check_becomes_a_probe_crashed_report():
+    code = "import os, signal, sys; sys.stderr.write('Fatal Python error: CUDA went away\\n'); sys.stderr.flush(); os.kill(os.getpid(), signal.SIGSEGV)"  # noqa: E501
+    outcome = runner.run_check("quick", timeout=30, command=[sys.executable, "-c", code])
+    assert outcome.outcome == "crashed"
+    assert "CUDA went away" in outcome.detail
+    report = Report.model_validate(outcome.report)
+    assert report.findings[0].code == "probe-crashed"
+    assert "exited with code" in report.findings[0].message
+
+
+def test_a_hanging_check_is_killed_at_its_time_limit():
+    started = time.monotonic()
+    outcome = runner.run_check(
+        "quick", timeout=1, command=[sys.executable, "-c", "import time; time.sleep(60)"]
+    )
+    assert time.monotonic() - started < 10
+    assert outcome.outcome == "timeout"
+    assert Report.model_validate(outcome.report).findings[0].code == "probe-timeout"
+
+
+def test_garbage_on_stdout_is_a_crash_not_a_report():
+    outcome = runner.run_check(
+        "quick", timeout=30, command=[sys.executable, "-c", "print('hello')"]
+    )
+    assert outcome.outcome == "crashed"
+
+
+def test_a_report_with_a_verdict_is_read_without_the_verdict():
+    report = Report(tool_version="t").model_dump(mode="json")
+    printed = json.dumps({**report, "verdict": {"objective_met": True}})
+    command = [sys.executable, "-c", f"import sys; sys.stdout.write({printed!r}); sys.exit(1)"]
+    outcome = runner.run_check("quick", timeout=30, command=command)
+    assert outcome.outcome == "completed"
+    assert "verdict" not in outcome.report
+    assert outcome.report["tool_version"] == "t"
