@@ -193,6 +193,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        # Broadcast (pidbox) exchanges; kombu's default is ./control in the cwd.
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
         # Queue bindings live here; kombu's default is ./control in whatever
         # folder each process was started from, which splits server and worker.
