@@ -128,6 +128,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(render(report, verdict))
+    if args.post:  # worker pipeline: the one-shot path, spooled and retried
+        from diagnostics.worker.cli import post_report
+
+        posted = post_report(args, doc["report"])
+        if posted:
+            return posted
     return 0 if verdict.objective_met else 1
 
 
@@ -150,8 +156,12 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
     schema = commands.add_parser("schema", help="print the report's JSON Schema")
     schema.set_defaults(func=cmd_schema)
-    # The worker pipeline adds `worker` here: a subcommand that polls the server and
-    # runs `check` in a fresh subprocess per job.
+    # The worker pipeline: `check --post URL --token T`, and `worker`, which takes
+    # runs from the server's queue and runs `check` in a fresh subprocess per run.
+    from diagnostics.worker.cli import add_post_arguments, add_worker_parser
+
+    add_post_arguments(check)
+    add_worker_parser(commands)
     return root
 
 

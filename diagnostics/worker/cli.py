@@ -78,8 +78,11 @@ def run_worker(args: argparse.Namespace) -> int:
         return 2
 
 
+NOT_DELIVERED = 3
+
+
 def post_report(args: argparse.Namespace, report: dict) -> int:
-    """Spool the report, then post it; 0 when the server has it, 1 when it waits in the spool."""
+    """Spool the report, then post it: 0 when the server has it, else NOT_DELIVERED."""
     from diagnostics.worker import poster
     from diagnostics.worker.client import ApiClient
 
@@ -107,7 +110,7 @@ def post_report(args: argparse.Namespace, report: dict) -> int:
             f"check: the server rejected the report; it is kept in {spool.rejected}",
             file=sys.stderr,
         )
-    return 1
+    return NOT_DELIVERED
 
 
 def load_report(text: str) -> dict:
