@@ -94,8 +94,8 @@ def render(report: Report, verdict: Verdict) -> str:
                                                              else ""))
         skipped = [r for r in report.bench.results if r.status == "skipped"]
         if skipped:
-            lines.append(f"  skipped: {', '.join(sorted({r.name for r in skipped}))} "
-                         f"({skipped[0].reason})")
+            names = ", ".join(f"{r.name} ({r.device})" for r in skipped)
+            lines.append(f"  skipped: {names}: {skipped[0].reason}")
     hints = [c for c in verdict.checks if c.hint and c.status in ("fail", "warn")]
     if hints:
         lines += ["", "How to fix"]

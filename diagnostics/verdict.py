@@ -238,6 +238,7 @@ def check_torch_cuda_build(report: Report) -> Check:
     conda_cpu = cpuonly or (mutex and mutex.build == "cpu") or \
         (conda_torch and "cpu" in conda_torch.build)
     if conda_cpu:
+        what = "a CPU-only conda build (cpuonly / pytorch-mutex cpu)"
         names = " ".join(n for n in ("pytorch", "cpuonly", "pytorch-mutex")
                          if conda_record(report, n))
         hint = (f"`conda remove -y --force {names} && python -m pip install torch "
