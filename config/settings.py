@@ -196,9 +196,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Broadcast (pidbox) exchanges; kombu's default is ./control in the cwd.
         "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
-        # Queue bindings live here; kombu's default is ./control in whatever
-        # folder each process was started from, which splits server and worker.
-        "control_folder": str(_BROKER_DIR / "control"),
     }
 else:
     # Longer than any countdown or ETA we use, so Redis never redelivers early.
