@@ -29,6 +29,7 @@ import html
 import itertools
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit
 
 import emoji
@@ -48,7 +49,7 @@ class PageError(ValueError):
     """The page cannot be imported; `line` is 1-based in the file, when known."""
 
     def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
+        super().__init__(message, line)  # both in args, so it survives pickling
         self.message = message
         self.line = line
 
@@ -651,6 +652,22 @@ def parse_page(
         sections=sections,
         resources=walk.resources,
     )
+
+
+def parse_file(raw: bytes, source_path: str, base_url: str) -> ParsedPage | ValueError:
+    """Parse a page's bytes; errors are returned, not raised, to cross process pools."""
+    path = PurePosixPath(source_path)
+    try:
+        return parse_page(
+            decode(raw),
+            base_url=base_url,
+            page_dir=str(path.parent).strip("."),
+            fallback_title=path.stem.replace("-", " ").replace("_", " "),
+        )
+    except (PageError, NotACoursePage) as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - a parser bug must fail one page, not the course
+        return ValueError(f"unexpected error: {exc!r}")
 
 
 def content_hash(raw: bytes, *settings: str) -> str:

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path, PurePosixPath
@@ -35,9 +39,8 @@ from learning.importer import (
     ParsedResource,
     ParsedSection,
     content_hash,
-    decode,
     normalise,
-    parse_page,
+    parse_file,
 )
 from learning.models import Module, Objective, Resource, Section
 
@@ -124,7 +127,6 @@ def import_course(
     directory = Path(directory)
     if not directory.is_dir():
         raise CourseError(f"{directory}: no such folder")
-    verifiers = load_verifiers()
     pages = sorted(
         path
         for path in directory.rglob("*")
@@ -132,26 +134,70 @@ def import_course(
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(directory).parts)
     )
-    results = [_import(path, directory, dry_run, base_url, verifiers) for path in pages]
-    return CourseSummary(results=results, dry_run=dry_run)
+    return CourseSummary(_import(pages, directory, dry_run, base_url), dry_run=dry_run)
 
 
 def import_file(
     *, path: Path, course_dir: Path, dry_run: bool = False, base_url: str | None = None
 ) -> FileResult:
     """Import one page; its slug and source path come from its place in `course_dir`."""
-    return _import(Path(path), Path(course_dir), dry_run, base_url, load_verifiers())
+    return _import([Path(path)], Path(course_dir), dry_run, base_url)[0]
+
+
+@dataclass
+class _Job:
+    """A page that changed since its last import: to parse, then to write."""
+
+    source_path: str
+    raw: bytes
+    digest: str
+    bindings: Bindings
 
 
 def _import(
-    path: Path, course_dir: Path, dry_run: bool, base_url: str | None, verifiers: dict
-) -> FileResult:
-    source_path = _source_path(path, course_dir)
-    try:
-        return _import_page(path, source_path, dry_run, base_url, verifiers.get(source_path, []))
-    except Exception as exc:  # noqa: BLE001 - one bad page must not stop a whole course
-        logger.exception("Importing %s failed", path)
-        return FileResult(source_path, "failed", f"unexpected error: {exc!r}")
+    paths: list[Path], course_dir: Path, dry_run: bool, base_url: str | None
+) -> list[FileResult]:
+    """Skip unchanged pages, parse the others, then write each in its own transaction."""
+    base_url = settings.COURSE_BASE_URL if base_url is None else base_url
+    verifiers = load_verifiers()
+    known = dict(Module.objects.order_by().values_list("source_path", "content_hash"))
+    results: dict[str, FileResult] = {}
+    jobs = []
+    for path in paths:
+        source_path = _source_path(path, course_dir)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            results[source_path] = FileResult(
+                source_path, "failed", f"cannot be read: {exc.strerror}"
+            )
+            continue
+        bindings = verifiers.get(source_path, [])
+        digest = content_hash(raw, base_url, json.dumps(bindings))
+        if known.get(source_path) == digest:
+            results[source_path] = FileResult(source_path, "skipped", "unchanged")
+        else:
+            jobs.append(_Job(source_path, raw, digest, bindings))
+    for job, outcome in zip(jobs, parse_pages(jobs, base_url), strict=True):
+        results[job.source_path] = _write(job, outcome, dry_run)
+    return [results[_source_path(path, course_dir)] for path in paths]
+
+
+# Parsing is pure Python and CPU-bound: with many pages, other cores help.
+PARALLEL_FROM = 24
+
+
+def parse_pages(jobs: list[_Job], base_url: str) -> Iterator[ParsedPage | ValueError]:
+    """Parse results in the jobs' order, as they come, so writing overlaps parsing."""
+    workers = min(os.cpu_count() or 1, 4)
+    args = ([job.raw for job in jobs], [job.source_path for job in jobs], [base_url] * len(jobs))
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        yield from map(parse_file, *args)
+        return
+    # spawn, not fork: the parent holds database connections and maybe threads.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from pool.map(parse_file, *args, chunksize=8)
 
 
 def _source_path(path: Path, course_dir: Path) -> str:
@@ -161,56 +207,45 @@ def _source_path(path: Path, course_dir: Path) -> str:
         return path.name
 
 
-def _import_page(
-    path: Path, source_path: str, dry_run: bool, base_url: str | None, bindings: Bindings
-) -> FileResult:
-    base_url = settings.COURSE_BASE_URL if base_url is None else base_url
+def _write(job: _Job, outcome: ParsedPage | Exception, dry_run: bool) -> FileResult:
+    if isinstance(outcome, NotACoursePage):
+        return FileResult(job.source_path, "skipped", str(outcome))
+    if isinstance(outcome, PageError):
+        return FileResult(job.source_path, "failed", outcome.message, line=outcome.line)
+    if isinstance(outcome, Exception):
+        return FileResult(job.source_path, "failed", str(outcome))
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return FileResult(source_path, "failed", f"cannot be read: {exc.strerror or exc}")
-    digest = content_hash(raw, base_url, json.dumps(bindings))
-    existing = Module.objects.filter(source_path=source_path).values_list("content_hash", "slug")
-    if existing and existing[0][0] == digest:
-        return FileResult(source_path, "skipped", "unchanged", module=existing[0][1])
-    try:
-        page = parse_page(
-            decode(raw),
-            base_url=base_url,
-            page_dir=str(PurePosixPath(source_path).parent).strip("."),
-            fallback_title=PurePosixPath(source_path).stem.replace("-", " ").replace("_", " "),
-        )
-    except NotACoursePage as exc:
-        return FileResult(source_path, "skipped", str(exc))
-    except PageError as exc:
-        return FileResult(source_path, "failed", exc.message, line=exc.line)
-    with transaction.atomic():
-        module, created, changes = _save(source_path, page, digest, bindings)
-        transaction.set_rollback(dry_run)
-    return FileResult(
-        source_path, "imported" if created else "updated", module=module.slug, changes=changes
-    )
+        with transaction.atomic():
+            module, created, changes = _save(job, outcome)
+            transaction.set_rollback(dry_run)
+    except Exception as exc:  # noqa: BLE001 - one bad page must not stop a whole course
+        logger.exception("Importing %s failed", job.source_path)
+        return FileResult(job.source_path, "failed", f"unexpected error: {exc!r}")
+    status = "imported" if created else "updated"
+    return FileResult(job.source_path, status, module=module.slug, changes=changes)
 
 
 # ---------------------------------------------------------------------------
 # Writing one page
 
 
-def _save(
-    source_path: str, page: ParsedPage, digest: str, bindings: Bindings
-) -> tuple[Module, bool, Counter]:
-    module = Module.objects.select_for_update().filter(source_path=source_path).first()
+def _save(job: _Job, page: ParsedPage) -> tuple[Module, bool, Counter]:
+    module = Module.objects.select_for_update().filter(source_path=job.source_path).first()
     created = module is None
     if module is None:
-        module = Module(source_path=source_path, slug=module_slug(source_path))
+        module = Module(source_path=job.source_path, slug=module_slug(job.source_path))
     _assign(
-        module, title=page.title, sort=page.sort, intro_html=page.intro_html, content_hash=digest
+        module,
+        title=page.title,
+        sort=page.sort,
+        intro_html=page.intro_html,
+        content_hash=job.digest,
     )
     module.save()
     changes: Counter = Counter()
-    sections = _sync_sections(module, page.sections, changes)
-    _sync_objectives(module, page.objectives, bindings, changes)
-    _sync_resources(module, page.resources, sections, changes)
+    sections = _sync_sections(module, page.sections, changes, created)
+    _sync_objectives(module, page.objectives, job.bindings, changes, created)
+    _sync_resources(module, page.resources, sections, changes, created)
     return module, created, changes
 
 
@@ -223,27 +258,39 @@ def module_slug(source_path: str) -> str:
     return slug
 
 
-def _assign(obj, **values) -> bool:
-    """Set fields; True when any of them changed."""
-    changed = False
+def _rows(manager, created: bool) -> list:
+    """A module's existing rows; a module created just now has none to fetch."""
+    return [] if created else list(manager.order_by())
+
+
+def _assign(obj, **values) -> set[str]:
+    """Set fields; the names of those that changed."""
+    changed = set()
     for name, value in values.items():
         if getattr(obj, name) != value:
             setattr(obj, name, value)
-            changed = True
+            changed.add(name)
     return changed
 
 
-def _sync_sections(module: Module, parsed: list[ParsedSection], changes: Counter) -> list[Section]:
+def _sync_sections(
+    module: Module, parsed: list[ParsedSection], changes: Counter, created: bool
+) -> list[Section]:
     """Sections are content, not progress: they are updated by position."""
-    existing = {section.order: section for section in module.sections.all()}
-    sections, new, changed = [], [], []
+    existing = {section.order: section for section in _rows(module.sections, created)}
+    sections, new, changed, fields = [], [], [], set()
     for order, part in enumerate(parsed, start=1):
         section = existing.pop(order, None) or Section(module=module, order=order)
         differs = _assign(section, title=part.title, anchor=part.anchor, html=part.html)
-        (new if section.pk is None else changed if differs else []).append(section)
+        if section.pk is None:
+            new.append(section)
+        elif differs:
+            changed.append(section)
+            fields |= differs
         sections.append(section)
     Section.objects.bulk_create(new)
-    Section.objects.bulk_update(changed, ["title", "anchor", "html"])
+    if changed:
+        Section.objects.bulk_update(changed, sorted(fields))
     Section.objects.filter(pk__in=[section.pk for section in existing.values()]).delete()
     changes.update({"sections created": len(new), "sections updated": len(changed)})
     changes["sections deleted"] += len(existing)
@@ -251,29 +298,35 @@ def _sync_sections(module: Module, parsed: list[ParsedSection], changes: Counter
 
 
 def _sync_objectives(
-    module: Module, parsed: list[ParsedObjective], bindings: Bindings, changes: Counter
+    module: Module,
+    parsed: list[ParsedObjective],
+    bindings: Bindings,
+    changes: Counter,
+    created: bool,
 ) -> None:
-    rows = list(module.objectives.all())
+    rows = _rows(module.objectives, created)
     matches = _match([p.key for p in parsed], rows, lambda row: row.key)
     _match_similar([p.key for p in parsed], rows, matches)
     values = [
         dict(order=order, text=p.text, key=p.key, group=p.group, verifier=_verifier(p, bindings))
         for order, p in enumerate(parsed, start=1)
     ]
-    fields = ["order", "text", "key", "group", "verifier", "archived_at"]
-    _apply(Objective, module, rows, matches, values, fields, "objectives", changes)
+    _apply(Objective, module, rows, matches, values, "objectives", changes)
 
 
 def _sync_resources(
-    module: Module, parsed: list[ParsedResource], sections: list[Section], changes: Counter
+    module: Module,
+    parsed: list[ParsedResource],
+    sections: list[Section],
+    changes: Counter,
+    created: bool,
 ) -> None:
-    rows = list(module.resources.all())
+    rows = _rows(module.resources, created)
     matches = _match([p.key for p in parsed], rows, lambda row: row.key)
     titles = [f"{p.kind}:{normalise(p.title)}" for p in parsed]
     _match(titles, rows, lambda row: f"{row.kind}:{normalise(row.title)}", matches)
     values = [_resource_values(order, p, sections) for order, p in enumerate(parsed, start=1)]
-    fields = list(values[0]) + ["archived_at"] if values else []
-    _apply(Resource, module, rows, matches, values, fields, "resources", changes)
+    _apply(Resource, module, rows, matches, values, "resources", changes)
 
 
 def _resource_values(order: int, p: ParsedResource, sections: list[Section]) -> dict:
@@ -325,19 +378,22 @@ def _match_similar(wanted: list[str], rows: list, matches: list) -> None:
             taken.add(id(row))
 
 
-def _apply(model, module, rows, matches, values, fields, label, changes) -> None:
+def _apply(model, module, rows, matches, values, label, changes) -> None:
     """Create, update, restore and archive rows so they match the parsed page."""
-    new, changed, restored = [], [], 0
+    new, changed, fields, restored = [], [], set(), 0
     for row, wanted in zip(matches, values, strict=True):
         if row is None:
             new.append(model(module=module, **wanted))
             continue
         restored += row.archived_at is not None
-        if _assign(row, archived_at=None, **wanted):
+        differs = _assign(row, archived_at=None, **wanted)
+        if differs:
             changed.append(row)
+            fields |= differs
     model.objects.bulk_create(new)
     if changed:
-        model.objects.bulk_update(changed, fields)
+        # Only the columns that changed: bulk_update's CASE per column is costly.
+        model.objects.bulk_update(changed, sorted(fields))
     taken = {id(row) for row in matches if row is not None}
     gone = [row.pk for row in rows if id(row) not in taken and row.archived_at is None]
     model.objects.filter(pk__in=gone).update(archived_at=timezone.now())

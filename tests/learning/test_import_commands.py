@@ -238,3 +238,12 @@ def test_a_broken_verifiers_file_stops_the_import(course, settings, tmp_path):
     settings.VERIFIERS_FILE.write_text("page.md: [{objective: x}]\n")
     with pytest.raises(CommandError, match="verifiers.yaml"):
         run("import_course", course)
+
+
+def test_parsing_in_worker_processes_gives_the_same_results(tmp_path, monkeypatch):
+    shutil.copytree(PAGES, tmp_path / "course")
+    serial = import_course(directory=tmp_path / "course", dry_run=True)
+    monkeypatch.setattr("learning.services.importing.PARALLEL_FROM", 2)
+    parallel = import_course(directory=tmp_path / "course", dry_run=True)
+    assert parallel.results == serial.results
+    assert parallel.count("failed") == 3 and parallel.count("imported") == 8
