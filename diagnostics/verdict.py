@@ -270,8 +270,8 @@ def check_mixed_torch(report: Report) -> Check | None:
                  f"torch --index-url {WHEEL_INDEX}/{wheel_tag(report)}`",
         )
     source = "conda" if conda_torch else "pip"
-    return Check(id="no-mixed-torch", status="pass", summary=f"torch is installed once, by {source}",
-                 evidence=evidence)
+    return Check(id="no-mixed-torch", status="pass",
+                 summary=f"torch is installed once, by {source}", evidence=evidence)
 
 
 def check_torch_in_env(report: Report) -> Check | None:
@@ -357,7 +357,8 @@ def check_driver_new_enough(report: Report) -> Check:
     driver = report.nvml.driver_version
     if major is None or not driver:
         found = re.search(r"found version (\d+)", warnings_text(report))
-        if major is not None and found:  # torch: "driver on your system is too old (found version 11040)"
+        # torch warns "The NVIDIA driver on your system is too old (found version 11040)".
+        if major is not None and found:
             driver_cuda = int(found.group(1))
             return Check(
                 id="driver-new-enough", status="fail",
@@ -455,7 +456,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
     if not results:
         return Check(id="cuda-tensor-op", status="skip",
                      summary="no CUDA tensor op was run (no usable GPU)")
-    evidence = {c.dtype: (f"rel. error {c.rel_err:.1e} (limit {c.threshold:.0e})"
+    evidence: dict[str, Any] = {c.dtype: (f"rel. error {c.rel_err:.1e} (limit {c.threshold:.0e})"
                           if c.rel_err is not None else c.error) for c in results}
     bad = [c for c in results if not c.ok]
     if not bad:
@@ -584,9 +585,10 @@ def implausibilities(report: Report) -> list[str]:
         found.append("torch says CUDA is available but it is not a CUDA build")
     if t.cuda and (t.version or "").endswith("+cpu"):
         found.append(f"torch {t.version} is a +cpu wheel yet reports CUDA {t.cuda}")
+    timings = report.bench.results if report.bench else []
     if t.cuda_available is False and (
         any(c.device == "cuda" for c in report.correctness)
-        or any(r.device == "cuda" and r.median for r in (report.bench.results if report.bench else []))
+        or any(r.device == "cuda" and r.median for r in timings)
     ):
         found.append("CUDA results are present although torch.cuda.is_available() is False")
     if nvml.available and t.device_count and t.device_count > len(nvml.devices):

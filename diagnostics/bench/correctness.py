@@ -22,6 +22,7 @@ SIZE = 256
 def tf32(torch: Any, enabled: bool) -> Iterator[None]:
     """Switch TF32 matmuls for the block; torch >= 2.9 has fp32_precision instead of allow_tf32."""
     matmul = torch.backends.cuda.matmul
+    value: str | bool
     if hasattr(matmul, "fp32_precision"):
         attr, value = "fp32_precision", "tf32" if enabled else "ieee"
     else:

@@ -103,6 +103,6 @@ def device_peaks(report: Report) -> DevicePeaks | None:
         name=dev.name,
         matmul=matmul,
         memory=memory_peak(mem_clock_mhz=mem_clock, bus_width_bits=bus),
-        pcie=pcie_peak(generation=nvml and nvml.pcie_gen_max, width=nvml and nvml.pcie_width_max),
+        pcie=pcie_peak(generation=nvml.pcie_gen_max, width=nvml.pcie_width_max) if nvml else None,
         source=f"sm_{dev.major}{dev.minor}, {dev.sm_count} SMs, {clock} MHz max SM clock",
     )

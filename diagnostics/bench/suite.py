@@ -178,12 +178,15 @@ def gpu_benchmarks(runner: Runner, major: int, peaks: DevicePeaks | None) -> Non
         for pinned in (True, False):
             name = f"{direction}-{'pinned' if pinned else 'pageable'}"
             runner.run(name, "cuda", "transfer", transfer(direction, pinned), unit="B/s",
-                       peak=peaks.pcie if peaks else None, peak_source="PCIe max generation x width")
+                       peak=peaks.pcie if peaks else None,
+                       peak_source="PCIe max generation x width")
 
 
 def relate(results: list[BenchResult]) -> None:
     """Each rate over the other device's: GPU matmuls against the CPU's fp32 matmul."""
-    rates = {(r.name, r.device): r.median for r in results if r.median}
+    rates: dict[tuple[str, str], float] = {
+        (r.name, r.device): r.median for r in results if r.median
+    }
     for r in results:
         if not r.median:
             continue

@@ -29,7 +29,8 @@ def import_torch(info: TorchInfo, findings: Findings) -> Any:
         except Exception as exc:  # noqa: BLE001 - a broken install (missing .so, ABI) is a fact
             if isinstance(exc, ModuleNotFoundError) and exc.name == "torch":
                 info.import_error = "No module named 'torch'"
-                findings.add("torch", "torch-missing", "torch missing: not installed for this Python")
+                message = "torch missing: not installed for this Python"
+                findings.add("torch", "torch-missing", message)
                 return None
             info.import_error = clip(f"{type(exc).__name__}: {exc}")
             findings.add("torch", "torch-import-error", info.import_error)

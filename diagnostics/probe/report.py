@@ -192,7 +192,7 @@ class BenchReport(Model):
 
 
 class Report(Model):
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["1"] = "1"
     report_id: UUID = Field(default_factory=uuid4)
     created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
     tool_version: Short = ""

@@ -1,0 +1,72 @@
+"""`python -m diagnostics check` as a real subprocess in this CPU-torch test env."""
+
+import json
+import time
+
+from diagnostics import cli
+
+from .reports import run_cli, run_json
+
+
+def test_cpu_torch_fails_the_cuda_build_check_with_its_hint_and_exit_1():
+    done = run_cli("check", "--quick")
+    assert done.returncode == 1, done.stderr
+    line = next(row for row in done.stdout.splitlines() if "torch-cuda-build" in row)
+    assert line.split()[0] == "FAIL" and "CPU-only" in line
+    hint = "python -m pip install torch --index-url https://download.pytorch.org/whl/cu"
+    assert hint in done.stdout
+    assert "Objective not met yet" in done.stdout
+    assert "torch…" in done.stderr and "verdict…" in done.stderr  # progress goes to stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_json_output_holds_the_report_and_the_verdict_and_matches_the_file(tmp_path):
+    out = tmp_path / "check.json"
+    done, doc = run_json("--quick", "--output", str(out))
+    assert done.returncode == 1
+    assert set(doc) == {"report", "verdict"}
+    assert doc["verdict"]["objective_met"] is False
+    checks = {c["id"]: c for c in doc["verdict"]["checks"]}
+    assert checks["torch-cuda-build"]["status"] == "fail"
+    assert checks["torch-cuda-build"]["evidence"]["torch.version.cuda"] is None
+    written = json.loads(out.read_text())
+    assert written["report"]["report_id"] == doc["report"]["report_id"]
+    bench = doc["report"]["bench"]
+    assert bench["quick"] is True
+    assert any(r["name"] == "matmul-fp32" and r["status"] == "ok" for r in bench["results"])
+
+
+def test_no_bench_skips_timings_but_still_checks_correctness():
+    _, doc = run_json("--no-bench")
+    assert doc["report"]["bench"] is None
+    assert doc["report"]["correctness"][0]["device"] == "cpu"
+    gpu_vs_cpu = next(c for c in doc["verdict"]["checks"] if c["id"] == "gpu-beats-cpu")
+    assert gpu_vs_cpu["status"] == "skip"
+
+
+def test_usage_errors_exit_2():
+    assert run_cli("check", "--no-such-flag").returncode == 2
+    assert run_cli().returncode == 2
+
+
+def test_the_quick_check_stays_within_its_budget():
+    started = time.perf_counter()
+    done = run_cli("check", "--quick", "--json")
+    elapsed = time.perf_counter() - started
+    assert done.returncode == 1
+    # About 3 s on an idle machine (bench/RESULTS.md), most of it torch's import, which
+    # stretches with the machine's load; the benchmarks' own deadline does not.
+    assert elapsed < 20, elapsed
+    assert json.loads(done.stdout)["report"]["bench"]["wall_s"] < 1.5
+
+
+def test_an_unexpected_error_becomes_a_finding_and_exit_1(monkeypatch, capsys):
+    def explode(**kwargs):
+        raise RuntimeError("probe exploded")
+    monkeypatch.setattr(cli, "run_check", explode)
+    assert cli.main(["check", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["report"]["findings"] == [
+        {"section": "cli", "code": "internal-error", "message": "RuntimeError: probe exploded"}
+    ]
+    assert doc["verdict"]["objective_met"] is False

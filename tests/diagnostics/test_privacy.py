@@ -1,0 +1,48 @@
+"""Privacy by default: ~ for home, hashed identifiers, allowlisted variables only."""
+
+import json
+import os
+import platform
+
+from diagnostics.probe.common import hashed, home_dirs, redact_home
+
+from .reports import run_json
+
+
+def test_home_is_written_as_tilde_everywhere():
+    data = {"a": "/home/ann/miniforge3/envs/x", "b": ["C:\\Users\\ann\\env"], "/home/ann/k": 1}
+    out = redact_home(data, ["/home/ann", "C:\\Users\\ann"])
+    assert out == {"a": "~/miniforge3/envs/x", "b": ["~\\env"], "~/k": 1}
+
+
+def test_identifiers_are_hashed_unless_shared():
+    assert hashed("gpu-box", share=False) == hashed("gpu-box", share=False) != "gpu-box"
+    assert hashed("gpu-box", share=False).startswith("sha256:")
+    assert hashed("gpu-box", share=True) == "gpu-box"
+
+
+def test_a_real_run_keeps_home_hostname_and_secrets_out(tmp_path):
+    home = str(tmp_path / "home" / "student")
+    os.makedirs(home)
+    _, doc = run_json("--no-bench", env={
+        "HOME": home, "CONDA_TOKEN": "s3cret-token", "AWS_SECRET_ACCESS_KEY": "s3cret-aws",
+        "CUDA_VISIBLE_DEVICES": "0", "LD_LIBRARY_PATH": f"{home}/lib", "PYTORCH_CUDA_ALLOC_CONF":
+        "expandable_segments:True", "PYTHONPATH_EXTRA": "x",
+    })
+    text = json.dumps(doc)
+    assert "s3cret" not in text and f"{home}/lib" not in text
+    variables = doc["report"]["variables"]
+    assert variables["values"] == {"CUDA_VISIBLE_DEVICES": "0",
+                                   "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}
+    assert variables["ld_library_path_set"] is True
+    assert doc["report"]["host"]["hostname"] == hashed(platform.node(), share=False)
+
+
+def test_share_identifiers_sends_the_hostname_in_clear():
+    _, doc = run_json("--no-bench", "--share-identifiers")
+    assert doc["report"]["host"]["hostname"] == platform.node()
+    assert doc["report"]["identifiers_shared"] is True
+
+
+def test_the_running_users_home_is_known():
+    assert os.path.expanduser("~").rstrip("/") in home_dirs()
