@@ -73,6 +73,11 @@ def is_windows(report: Report) -> bool:
     return report.host.system == "Windows"
 
 
+def windows_driver(report: Report) -> bool:
+    """WSL runs the Windows driver, whose version numbers and minimums are Windows'."""
+    return is_windows(report) or report.host.wsl
+
+
 def conda_record(report: Report, *names: str) -> CondaPackage | None:
     return next((p for p in report.packages.conda if p.name in names), None)
 
@@ -98,7 +103,7 @@ def capabilities(report: Report) -> list[tuple[str, int, int]]:
 def wheel_tag(report: Report) -> str:
     """The CUDA wheel to suggest: what the driver runs and the GPU's arch needs."""
     driver = version_tuple(report.nvml.driver_version)
-    cuda12 = version_tuple(MIN_DRIVER[12][1 if is_windows(report) else 0])
+    cuda12 = version_tuple(MIN_DRIVER[12][1 if windows_driver(report) else 0])
     if driver and driver < cuda12:
         return "cu118"
     if any(major >= 10 for _, major, _ in capabilities(report)):
@@ -258,7 +263,7 @@ def check_mixed_torch(report: Report) -> Check | None:
                 "pip": [f"{p.version} ({p.installer or 'unknown installer'})" for p in pip],
                 "imported": report.torch.version}
     imported = version_tuple((report.torch.version or "").split("+")[0])
-    differs = conda_torch and imported and version_tuple(conda_torch.version) != imported
+    differs = bool(conda_torch and imported and version_tuple(conda_torch.version) != imported)
     if conda_torch and (pip or differs):
         names = " ".join(n for n in ("pytorch", "torchvision", "torchaudio")
                          if conda_record(report, n))
@@ -373,7 +378,7 @@ def check_driver_new_enough(report: Report) -> Check:
         return Check(id="driver-new-enough", status="warn",
                      summary=f"no driver table for CUDA {report.torch.cuda}",
                      evidence={"driver": driver, "torch.version.cuda": report.torch.cuda})
-    needed = MIN_DRIVER[major][1 if is_windows(report) else 0]
+    needed = MIN_DRIVER[major][1 if windows_driver(report) else 0]
     evidence = {"driver": driver, "torch.version.cuda": report.torch.cuda, "needs": needed,
                 "driver CUDA": report.nvml.cuda_driver_version}
     if version_tuple(driver) >= version_tuple(needed):
@@ -421,10 +426,14 @@ def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
                      hint=f"{unset_command(report, 'CUDA_VISIBLE_DEVICES')}, and if the conda env "
                           "sets it: `conda env config vars unset CUDA_VISIBLE_DEVICES`; then "
                           "re-activate the env.")
+    hint = ("Read torch's warning in the evidence; reboot after driver changes, and check "
+            "`nvidia-smi` and `python -c \"import torch; torch.cuda.init()\"`.")
+    if "unknown error" in warnings_text(report) and not report.host.wsl:
+        hint = ("CUDA's 'unknown error' usually follows a suspend: reboot, or reload the UVM "
+                "module: `sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm`.")
     return Check(id="gpu-visible", status="fail",
                  summary="the driver sees the GPU but torch does not", evidence=evidence,
-                 hint="Read the torch warning above; reboot after driver changes, and check "
-                      "`nvidia-smi` and `python -c \"import torch; torch.cuda.init()\"`.")
+                 hint=hint)
 
 
 def check_arch_supported(report: Report) -> Check:
@@ -547,6 +556,8 @@ def judge(report: Report) -> Verdict:
     add(check_platform(report))
     add(check_conda_env(report))
     add(check_torch_importable(report))
+    add(check_mixed_torch(report))  # package facts: judged even when the import fails
+    add(check_torch_in_env(report))
     gpu_possible = checks["platform"].status == "pass"
     if not report.torch.importable or not gpu_possible:
         why = "macOS has no CUDA" if report.host.system == "Darwin" else "see " + (
@@ -554,8 +565,6 @@ def judge(report: Report) -> Verdict:
         add(Check(id="torch-cuda-build", status="skip", summary=why))
     else:
         add(check_torch_cuda_build(report))
-        add(check_mixed_torch(report))
-        add(check_torch_in_env(report))
     if gpu_possible:
         add(check_wsl(report))
         add(check_driver_present(report))

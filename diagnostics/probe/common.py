@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -65,7 +66,8 @@ def redact_home(data: Any, homes: list[str]) -> Any:
     """Write the home directory as ~ in every string of a JSON-like tree."""
     if isinstance(data, str):
         for home in homes:
-            data = data.replace(home, "~")
+            # Only a whole component: /home/ann/x becomes ~/x, /home/anna stays.
+            data = re.sub(re.escape(home) + r"(?![\w.-])", "~", data)
         return data
     if isinstance(data, dict):
         return {redact_home(k, homes): redact_home(v, homes) for k, v in data.items()}

@@ -48,6 +48,11 @@ def arch_list(torch: Any) -> list[str]:
     return [clip(a, SHORT) for a in archs][:64]
 
 
+def bare_uuid(uuid: str) -> str:
+    """NVML writes GPU-<uuid>, torch the bare <uuid>: one form lets the two be matched."""
+    return uuid[4:] if uuid.startswith("GPU-") else uuid
+
+
 def torch_device(torch: Any, index: int, share: bool) -> TorchDevice:
     props = torch.cuda.get_device_properties(index)
     uuid = getattr(props, "uuid", None)
@@ -58,7 +63,7 @@ def torch_device(torch: Any, index: int, share: bool) -> TorchDevice:
         minor=props.minor,
         total_memory=props.total_memory,
         sm_count=props.multi_processor_count,
-        uuid=hashed(str(uuid), share) if uuid else None,
+        uuid=hashed(bare_uuid(str(uuid)), share) if uuid else None,
         # Newer CUDA runtimes drop the clock fields (they read 0); treat 0 as unknown.
         clock_khz=getattr(props, "clock_rate", 0) or None,
         memory_clock_khz=getattr(props, "memory_clock_rate", 0) or None,
@@ -158,7 +163,7 @@ def nvml_device(
     return NvmlDevice(
         index=index,
         name=clip(text(name), SHORT) if name else "unknown",
-        uuid=hashed(text(uuid), share) if uuid else None,
+        uuid=hashed(bare_uuid(text(uuid)), share) if uuid else None,
         compute_capability=f"{capability[0]}.{capability[1]}" if capability else None,
         memory_total=memory.total if memory else None,
         temperature_c=field(pynvml.nvmlDeviceGetTemperature, handle, pynvml.NVML_TEMPERATURE_GPU),

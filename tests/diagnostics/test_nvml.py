@@ -3,7 +3,7 @@
 import pynvml
 import pytest
 
-from diagnostics.probe.common import Findings
+from diagnostics.probe.common import Findings, hashed
 from diagnostics.probe.gpu import collect_nvml, nvml_code
 
 
@@ -51,7 +51,9 @@ def test_unsupported_device_fields_are_findings_and_the_rest_is_kept(monkeypatch
     assert (info.driver_version, info.cuda_driver_version) == ("551.61", "12.4")
     assert (device.name, device.compute_capability, device.max_sm_clock_mhz) == (
         "NVIDIA GeForce RTX 3060 Laptop GPU", "8.6", 2100)
-    assert device.uuid.startswith("sha256:") and device.memory_total is None
+    # Hashed without NVML's "GPU-" prefix, so it matches torch's bare UUID of the same GPU.
+    assert device.uuid == hashed("8c2b7f6e-0000-1111-2222-333344445555", share=False)
+    assert device.memory_total is None
     assert {f.code for f in findings.as_list()} == {"nvml-not-supported"}
     assert len(findings.as_list()) == 6
 

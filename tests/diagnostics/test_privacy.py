@@ -46,3 +46,8 @@ def test_share_identifiers_sends_the_hostname_in_clear():
 
 def test_the_running_users_home_is_known():
     assert os.path.expanduser("~").rstrip("/") in home_dirs()
+
+
+def test_only_whole_home_components_are_replaced():
+    out = redact_home(["/home/ann", "/home/ann/x", "/home/anna/x", "/home/ann-b"], ["/home/ann"])
+    assert out == ["~", "~/x", "/home/anna/x", "/home/ann-b"]

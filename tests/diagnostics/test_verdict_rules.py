@@ -267,3 +267,31 @@ def test_a_median_outside_its_spread_is_implausible():
     report = h100()
     report.bench.results[0].min = report.bench.results[0].median * 2
     assert any("outside its min..max" in f for f in implausibilities(report))
+
+
+def test_wsl_compares_the_windows_driver_against_the_windows_minimum():
+    report = fixture_report("rtx3060_laptop_wsl_ok")
+    report.nvml.driver_version = "526.98"  # a Windows driver: below 527.41
+    check = judge(report).check("driver-new-enough")
+    assert check.status == "fail" and "527.41" in check.summary
+    assert "on Windows (not inside WSL)" in check.hint
+
+
+def test_cuda_unknown_error_after_suspend_gets_the_uvm_reload_hint():
+    report = fixture_report("cuda_visible_devices_empty")
+    del report.variables.values["CUDA_VISIBLE_DEVICES"]
+    report.torch.availability_warnings = [
+        "CUDA initialization: CUDA unknown error - this may be due to an incorrectly set up "
+        "environment, e.g. changing env variable CUDA_VISIBLE_DEVICES after program start. "
+        "Setting the available devices to be zero."]
+    assert "modprobe nvidia_uvm" in judge(report).check("gpu-visible").hint
+
+
+def test_a_mixed_install_that_breaks_the_import_is_still_named():
+    report = fixture_report("mixed_pip_conda")
+    report.torch = report.torch.model_copy(update={
+        "importable": False, "version": None,
+        "import_error": "OSError: libtorch_cuda.so: cannot open shared object file"})
+    verdict = judge(report)
+    assert verdict.check("torch-importable").status == "fail"
+    assert verdict.check("no-mixed-torch").status == "fail"
