@@ -26,7 +26,7 @@ PYPROJECT = PACKAGE_DIR.parent / "pyproject.toml"
 SERVER_ONLY = {
     "admin.py", "api.py", "apps.py", "models.py", "openapi.py", "packaging.py", "report_view.py",
     "selectors.py", "services.py", "tasks.py", "urls.py", "views.py",
-    "management", "migrations", "templates", "static",
+    "management", "migrations", "templates", "templatetags", "static",
 }  # fmt: skip
 FALLBACK_REQUIRES = ["pydantic>=2.5,<3", "nvidia-ml-py>=12.535", "celery>=5.4,<6", "redis>=5"]
 

@@ -13,7 +13,7 @@ urlpatterns = [
     path("gpu/", views.gpu, name="gpu"),
     path("gpu/token", views.token, name="token"),
     path("gpu/runs", views.run_start, name="run_start"),
-    path("gpu/runs/<int:run_id>", views.run_detail, name="run_detail"),
+    path("gpu/panel", views.panel, name="panel"),
     path("gpu/reports/<uuid:report_id>", views.report_detail, name="report_detail"),
     path("worker/<str:filename>", views.worker_wheel, name="worker_wheel"),
 ]

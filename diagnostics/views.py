@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
@@ -25,21 +26,34 @@ def _server_url(request: HttpRequest) -> str:
     return settings.TORCHREADY_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
-def _gpu_context(request: HtmxHttpRequest) -> dict:
+def panel_context(request: HttpRequest, *, next_url: str = "", target: str = "") -> dict:
+    """What the GPU panel shows; `target` is the element it refreshes on a module page."""
     student = request.user
     token = selectors.token_current(student=student)
-    server = _server_url(request)
     run = selectors.run_latest(student=student)
+    report = selectors.report_latest(student=student)
+    online = selectors.worker_online(token=token)
     return {
         "token": token,
+        "online": online,
+        "server_url": _server_url(request),
+        "run": run,
+        "report": report,
+        # Changes whenever the panel would look different: the poll compares it.
+        "version": f"{run and run.pk}.{run and run.state}.{report and report.pk}.{online:d}",
+        "next": next_url,
+        "target": target,
+    }
+
+
+def _gpu_context(request: HtmxHttpRequest) -> dict:
+    server = _server_url(request)
+    return {
+        **panel_context(request),
         "new_token": request.session.pop("worker_token_once", None),
-        "online": selectors.worker_online(token=token),
-        "server_url": server,
         "wheel_url": server
         + reverse("diagnostics:worker_wheel", args=[packaging.wheel_filename()]),
-        "run": run,
-        "runs": selectors.runs_recent(student=student),
-        "report": selectors.report_latest(student=student),
+        "runs": selectors.runs_recent(student=request.user),
     }
 
 
@@ -76,30 +90,40 @@ def run_start(request: HtmxHttpRequest) -> HttpResponse:
     if mode not in CheckRun.Mode.values:
         return HttpResponse("unknown mode", status=400)
     services.run_create(student=request.user, mode=mode)
-    if request.htmx:
-        return _run_panel(request)
-    return redirect(request.POST.get("next") or reverse("diagnostics:gpu"))
-
-
-def _run_panel(request: HtmxHttpRequest) -> HttpResponse:
-    context = _gpu_context(request)
-    response = render(request, "diagnostics/_gpu_panel.html", context)
-    run = context["run"]
-    if run is not None and not run.is_active:
-        response.status_code = HttpResponseStopPolling.status_code
-    return response
+    next_url = _safe_next(request, request.POST.get("next"))
+    if request.htmx and not next_url:
+        return _panel(request)
+    # On a module page htmx follows this redirect and picks the objective's row.
+    return redirect(next_url or reverse("diagnostics:gpu"))
 
 
 @require_GET
 @login_required
-def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
-    run = selectors.run_for_student(run_id=run_id, student=request.user)
-    if run is None:
-        raise Http404
+def panel(request: HtmxHttpRequest) -> HttpResponse:
+    """The panel's poll: 204 while nothing changed, else the fresh panel (or its page)."""
     services.runs_sweep_stale()
-    if request.htmx:
-        return _run_panel(request)
-    return redirect("diagnostics:gpu")
+    if request.GET.get("v") == panel_context(request)["version"]:
+        return HttpResponse(status=204)
+    next_url = _safe_next(request, request.GET.get("next"))
+    if next_url or not request.htmx:
+        return redirect(next_url or reverse("diagnostics:gpu"))
+    return _panel(request)
+
+
+def _panel(request: HtmxHttpRequest) -> HttpResponse:
+    context = panel_context(request)
+    response = render(request, "diagnostics/_gpu_panel.html", context)
+    run = context["run"]
+    if run is not None and not run.is_active:
+        # This run's poller is done; the fresh panel only listens for new evidence.
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+def _safe_next(request: HttpRequest, url: str | None) -> str:
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return ""
 
 
 @require_GET

@@ -1,5 +1,7 @@
 """Fixtures for the worker-pipeline tests: worker tokens for the two students."""
 
+import uuid
+
 import pytest
 
 from diagnostics import services
@@ -13,3 +15,79 @@ def token(student) -> str:
 @pytest.fixture
 def other_token(other_student) -> str:
     return services.token_create(student=other_student)[1]
+
+
+REDIS_URL = "redis://127.0.0.1:6379/5"
+
+
+def _use_broker(settings, url: str, options: dict):
+    """Point the server's Celery app and the workers' config at one real broker."""
+    from config.celery import app
+
+    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    app.conf.broker_url = url
+    app.conf.broker_transport_options = options
+    settings.CELERY_BROKER_URL = url
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
+    settings.TORCHREADY_WORKER_BROKER_URL = url
+    # A queue name no other test run shares, so stale messages never leak in.
+    settings.DIAGNOSTICS_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:8]}."
+    settings.DIAGNOSTICS_HEARTBEAT_INTERVAL = 1
+    return app, saved
+
+
+@pytest.fixture
+def redis_broker(settings):
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(
+            f"Redis must run on 127.0.0.1:6379 for the pipeline tests (.ci/run starts it): {exc}"
+        )
+    app, saved = _use_broker(settings, REDIS_URL, {"visibility_timeout": 3600})
+    yield REDIS_URL
+    app.conf.broker_url, app.conf.broker_transport_options = saved
+
+
+@pytest.fixture
+def filesystem_broker(settings, tmp_path):
+    """The embedded default: Celery's filesystem broker in a folder of this machine."""
+    folder = tmp_path / "broker"
+    for sub in ("queue", "processed", "control"):
+        (folder / sub).mkdir(parents=True)
+    options = {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "store_processed": False,
+        "control_folder": str(folder / "control"),
+    }
+    app, saved = _use_broker(settings, "filesystem://", options)
+    yield folder
+    app.conf.broker_url, app.conf.broker_transport_options = saved
+
+
+@pytest.fixture
+def start_worker(live_server, tmp_path):
+    """Start real workers with the CLI; every one is killed at the end of the test."""
+    from tests.diagnostics.pipeline.processes import Worker
+
+    workers: list[Worker] = []
+
+    def start(token: str, *, server: str | None = None, spool=None, **kwargs) -> Worker:
+        n = len(workers)
+        worker = Worker(
+            server or live_server.url,
+            token,
+            spool or tmp_path / "spool",
+            tmp_path / f"worker-{n}.log",
+            **kwargs,
+        )
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.kill()

@@ -1,0 +1,93 @@
+"""The student's view in Debian's Chromium: click "Run GPU check" on the module page,
+a real worker runs the quick check on this CPU machine, and the verdict appears in
+place; then a recorded H100 report posted through the API ticks the objective."""
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from diagnostics.models import Report
+from tests.diagnostics.pipeline.processes import wait_for
+from tests.diagnostics.pipeline.test_pipeline_worker import wait_online
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+H100 = Path(__file__).resolve().parents[1] / "fixtures" / "h100_ok.json"
+
+
+def login(page, client, student, live_server):
+    client.force_login(student)
+    cookie = client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+
+
+def post_report(live_server, token: str, report: dict) -> dict:
+    body = json.dumps({"run_id": None, "report": report}).encode()
+    request = urllib.request.Request(
+        live_server.url + "/api/v1/reports",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_a_click_shows_needs_work_then_a_gpu_report_verifies_without_a_reload(
+    page, client, student, token, module, live_server, redis_broker, start_worker
+):
+    worker = start_worker(token)
+    wait_online(student, worker)
+    login(page, client, student, live_server)
+    page.goto(f"{live_server.url}/modules/{module.slug}/")
+    row = page.locator(f"#objective-{module.objectives.get(verifier='gpu-env').pk}")
+    page.evaluate("window.__noReload = true")
+
+    row.get_by_role("button", name="Run GPU check").click()
+    verdict = row.locator("#gpu-verdict")
+    verdict.wait_for(timeout=90_000)
+    text = verdict.inner_text()
+    assert "needs work: torch 2.13.0+cpu is a CPU-only" in text, worker.output()
+    assert (
+        "Fix: `python -m pip uninstall -y torch && python -m pip install torch --index-url" in text
+    )
+    assert "Needs work" in row.locator(".status").inner_text()
+    assert page.evaluate("window.__noReload") is True
+
+    report = json.loads(H100.read_text())
+    started = time.monotonic()
+    answer = post_report(live_server, token, report)
+    assert answer["objective_met"] is True
+    row.locator(".badge--verified", has_text="Verified by evidence").wait_for(timeout=5_000)
+    latency = time.monotonic() - started
+    assert latency < 2.5, f"the tick took {latency:.2f} s"
+    assert page.evaluate("window.__noReload") is True
+
+    # The report page says what changed since the CPU-only report.
+    page.goto(f"{live_server.url}/gpu/reports/{report['report_id']}")
+    changes = page.locator("#changes").inner_text()
+    assert "torch is now a CUDA 12.4 build" in changes or "torch is now a CUDA" in changes
+    assert "NVIDIA H100" in page.locator(".facts").inner_text()
+    assert Report.objects.count() == 2
+
+
+def test_the_gpu_page_shows_the_token_once_and_the_worker_going_online(
+    page, client, student, module, live_server, redis_broker, start_worker
+):
+    login(page, client, student, live_server)
+    page.goto(f"{live_server.url}/gpu/")
+    page.get_by_role("button", name="Create a worker token").click()
+    raw = page.locator("#new-token").inner_text().strip()
+    assert raw.startswith("trw_")
+    start = page.locator("#start-command").inner_text()
+    assert f"python -m diagnostics worker --server {live_server.url} --token {raw}" == start
+    assert page.locator("#worker-offline").is_visible()
+    worker = start_worker(raw)
+    page.locator(".worker-online").wait_for(timeout=60_000)
+    page.reload()
+    assert page.locator("#new-token").count() == 0  # shown once
+    assert worker.proc.poll() is None
+    wait_for(lambda: "Your worker is online" in page.content(), 5, "online")

@@ -1,0 +1,162 @@
+"""The student's GPU page, the panel's poll, the report page and the worker wheel."""
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from diagnostics import packaging, services
+from diagnostics.models import CheckRun, WorkerToken
+from tests.diagnostics.pipeline.helpers import post_json, report_dict, submission
+
+pytestmark = pytest.mark.django_db
+H100 = Path(__file__).resolve().parents[1] / "fixtures" / "h100_ok.json"
+
+
+def test_the_gpu_page_needs_a_login(client):
+    response = client.get("/gpu/")
+    assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_a_new_token_is_shown_once_and_stored_only_hashed(student_client, student):
+    response = student_client.post("/gpu/token", {"action": "create"}, follow=True)
+    raw = response.context["new_token"]
+    assert raw and raw in response.content.decode()
+    stored = WorkerToken.objects.get(student=student)
+    assert stored.token_hash == hashlib.sha256(raw.encode()).hexdigest()
+    assert raw not in json.dumps(list(WorkerToken.objects.values()), default=str)
+    again = student_client.get("/gpu/")
+    assert raw not in again.content.decode()
+    assert stored.prefix in again.content.decode()
+
+
+def test_rotating_revokes_the_old_token(student_client, student):
+    student_client.post("/gpu/token", {"action": "create"})
+    student_client.post("/gpu/token", {"action": "rotate"})
+    assert WorkerToken.objects.filter(student=student).count() == 2
+    assert WorkerToken.objects.filter(student=student, revoked_at__isnull=True).count() == 1
+
+
+def test_revoking_leaves_no_active_token(student_client, student):
+    student_client.post("/gpu/token", {"action": "create"})
+    student_client.post("/gpu/token", {"action": "revoke"})
+    assert not WorkerToken.objects.filter(student=student, revoked_at__isnull=True).exists()
+
+
+def test_the_page_shows_the_exact_install_and_start_commands(student_client, student):
+    response = student_client.post("/gpu/token", {"action": "create"}, follow=True)
+    page = response.content.decode()
+    raw = response.context["new_token"]
+    wheel = f"http://testserver/worker/{packaging.wheel_filename()}"
+    assert f'python -m pip install "{wheel}"' in page
+    assert f"python -m diagnostics worker --server http://testserver --token {raw}" in page
+
+
+def test_the_panel_answers_204_while_nothing_changed_and_the_page_when_it_did(
+    student_client, student, settings
+):
+    services.token_create(student=student)
+    page = student_client.get("/gpu/")
+    version = page.context["version"]
+    poll = student_client.get("/gpu/panel", {"v": version}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 204
+    run = CheckRun.objects.create(
+        student=student, state="failed", reason="timeout", deadline=timezone.now()
+    )
+    poll = student_client.get("/gpu/panel", {"v": version}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 286  # HttpResponseStopPolling: this run is over
+    assert "ran past its time limit" in poll.content.decode()
+    moved = student_client.get(
+        "/gpu/panel", {"v": version, "next": "/modules/x/"}, HTTP_HX_REQUEST="true"
+    )
+    assert moved.status_code == 302 and moved["Location"] == "/modules/x/"
+    offsite = student_client.get("/gpu/panel", {"v": "", "next": "https://evil.example/"})
+    assert offsite["Location"] == "/gpu/"
+    assert run.pk
+
+
+def test_the_panel_fails_runs_past_their_deadline(student_client, student):
+    run = CheckRun.objects.create(
+        student=student, state="queued", deadline=timezone.now() - timedelta(seconds=1)
+    )
+    student_client.get("/gpu/panel", HTTP_HX_REQUEST="true")
+    run.refresh_from_db()
+    assert (run.state, run.reason) == ("expired", "no_worker")
+
+
+def test_the_module_page_shows_the_gpu_panel_in_the_verifier_objective(
+    student_client, student, module
+):
+    services.token_create(student=student)
+    page = student_client.get(f"/modules/{module.slug}/").content.decode()
+    objective = module.objectives.get(verifier="gpu-env")
+    assert f'id="gpu-panel-objective-{objective.pk}"' in page
+    assert f'hx-select="#objective-{objective.pk}"' in page
+    assert page.count("Run GPU check") == 1
+
+
+def test_the_report_page_shows_checks_facts_bench_and_what_changed(
+    client, student_client, student, token
+):
+    post_json(client, "/reports", submission(), token)
+    h100 = json.loads(H100.read_text())
+    post_json(client, "/reports", submission(h100), token)
+    page = student_client.get(f"/gpu/reports/{h100['report_id']}")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "torch is now a CUDA" in text
+    assert "NVIDIA H100" in text
+    assert "% of peak" in text or "%" in text
+    assert "verified" in text
+
+
+def test_another_students_report_is_404(client, student_client, other_token):
+    report = report_dict()
+    post_json(client, "/reports", submission(report), other_token)
+    assert student_client.get(f"/gpu/reports/{report['report_id']}").status_code == 404
+
+
+def test_the_worker_wheel_holds_no_server_code(client):
+    response = client.get(f"/worker/{packaging.wheel_filename()}")
+    assert response.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert "diagnostics/worker/app.py" in names and "diagnostics/probe/report.py" in names
+    assert "diagnostics/cli.py" in names and "diagnostics/verdict.py" in names
+    for server_only in ("diagnostics/models.py", "diagnostics/views.py", "diagnostics/api.py"):
+        assert server_only not in names
+    assert not [n for n in names if "migrations" in n or "templates" in n]
+    assert client.get("/worker/other.whl").status_code == 404
+
+
+def test_the_wheel_installs_and_runs_the_worker_cli_on_python_310(client, tmp_path):
+    python = os.environ.get("TORCHREADY_WORKER_PYTHON")
+    if not python:
+        pytest.skip("bin/test provides the Python 3.10 worker-only venv")
+    wheel = tmp_path / packaging.wheel_filename()
+    wheel.write_bytes(client.get(f"/worker/{packaging.wheel_filename()}").content)
+    target = tmp_path / "site"
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=120,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    done = subprocess.run(
+        [python, "-c", "import diagnostics.worker.app, sys; print(sys.version_info[:2]); "
+         "print('django' in sys.modules)"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["(3, 10)", "False"]
+    usage = subprocess.run(
+        [python, "-m", "diagnostics", "worker", "--help"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert usage.returncode == 0 and "--server" in usage.stdout

@@ -1,0 +1,227 @@
+"""End to end with real components: the live server, a real Redis broker (or the
+filesystem broker of the embedded default) and a worker started with the CLI,
+which runs the real quick check on this CPU-only machine."""
+
+import signal
+import sys
+import textwrap
+
+import pytest
+
+from diagnostics import selectors, services
+from diagnostics.models import CheckRun, Report
+from learning.models import ObjectiveProgress
+from tests.diagnostics.pipeline.processes import Proxy, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ONLINE_S = 60  # a cold start imports Celery and fetches the config
+RUN_S = 90  # the quick check imports torch, which takes seconds on a busy machine
+
+
+def click_run(client, student) -> CheckRun:
+    client.force_login(student)
+    response = client.post("/gpu/runs", {"mode": "quick"})
+    assert response.status_code == 302
+    return CheckRun.objects.filter(student=student).latest("created_at")
+
+
+def wait_online(student, worker):
+    def online():
+        assert worker.proc.poll() is None, worker.output()
+        return selectors.worker_online(token=selectors.token_current(student=student))
+
+    wait_for(online, ONLINE_S, "the worker's first heartbeat")
+
+
+def wait_final(run: CheckRun, worker=None, timeout: float = RUN_S) -> CheckRun:
+    def final():
+        run.refresh_from_db()
+        # On SQLite the live server shares the test's connection, so a run can be
+        # seen posted while the same transaction is still writing its evidence.
+        return not run.is_active and (
+            run.state != "posted" or Report.objects.filter(run=run).exists()
+        )
+
+    try:
+        wait_for(final, timeout, f"run {run.pk} to end")
+    except AssertionError:
+        raise AssertionError(
+            f"run stuck in {run.state}\n{worker.output() if worker else ''}"
+        ) from None
+    return run
+
+
+def test_a_click_runs_the_check_on_the_worker_and_marks_needs_work(
+    client, student, token, module, redis_broker, start_worker, tmp_path
+):
+    worker = start_worker(token)
+    wait_online(student, worker)
+    run = wait_final(click_run(client, student), worker)
+    assert run.state == CheckRun.State.POSTED, (run.reason, run.detail, worker.output())
+    report = Report.objects.get(run=run)
+    cuda_build = next(c for c in report.verdict["checks"] if c["id"] == "torch-cuda-build")
+    assert cuda_build["status"] == "fail" and "CPU-only" in cuda_build["summary"]
+    assert cuda_build["hint"]
+    progress = wait_for(
+        lambda: ObjectiveProgress.objects.filter(
+            student=student, objective__verifier="gpu-env"
+        ).first(),
+        10,
+        "the evidence",
+    )
+    assert progress.evidence == ObjectiveProgress.Evidence.NEEDS_WORK
+    # Nothing is left in the spool once the server has the report.
+    assert not list((tmp_path / "spool").glob("*.json"))
+    assert worker.proc.poll() is None
+
+
+def test_a_report_posted_while_the_server_is_down_arrives_when_it_is_back(
+    client, student, token, module, redis_broker, start_worker, live_server, tmp_path
+):
+    host, port = live_server.thread.host, live_server.thread.port
+    proxy = Proxy((host, port))
+    proxy.up()
+    worker = start_worker(token, server=proxy.url)
+    wait_online(student, worker)
+    run = click_run(client, student)
+    wait_for(lambda: CheckRun.objects.get(pk=run.pk).state == "running", RUN_S, "the claim")
+    proxy.down()
+    spool = tmp_path / "spool"
+    wait_for(lambda: list(spool.glob("*.json")), RUN_S, "the report in the spool", interval=0.2)
+    assert "not delivered" in wait_for(
+        lambda: "not delivered" in worker.output() and worker.output(), 30, "a failed post"
+    )
+    run.refresh_from_db()
+    assert run.state == CheckRun.State.RUNNING and not Report.objects.exists()
+    proxy.up()
+    run = wait_final(run, worker)
+    assert run.state == CheckRun.State.POSTED
+    assert Report.objects.filter(run=run).count() == 1
+    wait_for(lambda: not list(spool.glob("*.json")), 30, "the spool to empty")
+    proxy.down()
+
+
+def test_a_worker_killed_mid_run_never_leaves_the_run_stuck(
+    client, student, token, module, redis_broker, start_worker, settings
+):
+    settings.DIAGNOSTICS_CHECK_TIMEOUT = 30
+    settings.DIAGNOSTICS_RUN_GRACE = 0
+    worker = start_worker(token)
+    wait_online(student, worker)
+    run = click_run(client, student)
+    wait_for(lambda: CheckRun.objects.get(pk=run.pk).state == "running", RUN_S, "the claim")
+    worker.kill(signal.SIGKILL)
+    run.refresh_from_db()
+    assert run.state == CheckRun.State.RUNNING
+    # Past its deadline the sweep (a beat task, and every page view) fails it as lost.
+    CheckRun.objects.filter(pk=run.pk).update(deadline=run.claimed_at)
+    assert services.runs_sweep_stale() == 1
+    run.refresh_from_db()
+    assert (run.state, run.reason) == (CheckRun.State.FAILED, CheckRun.Reason.WORKER_LOST)
+    # A new worker takes the next click; the lost run's redelivery would find it taken.
+    worker = start_worker(token)
+    wait_online(student, worker)
+    assert wait_final(click_run(client, student), worker).state == CheckRun.State.POSTED
+
+
+def test_a_hanging_check_is_killed_by_the_time_limit_and_the_worker_lives_on(
+    client, student, token, module, redis_broker, start_worker, settings, tmp_path
+):
+    settings.DIAGNOSTICS_CHECK_TIMEOUT = 4
+    fake = tmp_path / "hang" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("import time\ntime.sleep(600)\n")
+    worker = start_worker(token, env={"PYTHONPATH": f"{tmp_path / 'hang'}:{worker_root()}"})
+    wait_online(student, worker)
+    run = wait_final(click_run(client, student), worker)
+    assert (run.state, run.reason) == (CheckRun.State.FAILED, CheckRun.Reason.TIMEOUT), (
+        worker.output()
+    )
+    assert "4 s limit" in run.detail
+    assert worker.proc.poll() is None
+    assert selectors.worker_online(token=selectors.token_current(student=student))
+
+
+def test_a_segfault_in_the_check_becomes_a_probe_crashed_run_with_stderr(
+    client, student, token, module, redis_broker, start_worker, tmp_path
+):
+    fake = tmp_path / "crash" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        textwrap.dedent(
+            """
+            import os, signal, sys
+            sys.stderr.write("CUDA error: an illegal memory access was encountered\\n")
+            sys.stderr.flush()
+            os.kill(os.getpid(), signal.SIGSEGV)
+            """
+        )
+    )
+    worker = start_worker(token, env={"PYTHONPATH": f"{tmp_path / 'crash'}:{worker_root()}"})
+    wait_online(student, worker)
+    run = wait_final(click_run(client, student), worker)
+    assert (run.state, run.reason) == (CheckRun.State.FAILED, CheckRun.Reason.CRASH), (
+        worker.output()
+    )
+    assert "illegal memory access" in run.detail
+    assert Report.objects.get(run=run).outcome == "crashed"
+    assert worker.proc.poll() is None
+
+
+def test_redis_down_when_the_student_clicks_gives_a_clear_message_not_a_500(
+    client, student, token, module, redis_broker, settings
+):
+    from config.celery import app
+
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    client.force_login(student)
+    response = client.post("/gpu/runs", {"mode": "quick"}, follow=True)
+    assert response.status_code == 200
+    run = CheckRun.objects.get(student=student)
+    assert (run.state, run.reason) == (CheckRun.State.FAILED, CheckRun.Reason.BROKER_DOWN)
+    assert "job queue could not be reached" in response.content.decode()
+    htmx = client.post("/gpu/runs", {"mode": "quick"}, HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 286
+    assert "job queue could not be reached" in htmx.content.decode()
+
+
+def test_the_embedded_default_filesystem_broker_verifies_end_to_end(
+    client, student, token, module, filesystem_broker, start_worker
+):
+    worker = start_worker(token)
+    wait_online(student, worker)
+    run = wait_final(click_run(client, student), worker)
+    assert run.state == CheckRun.State.POSTED, (run.reason, run.detail, worker.output())
+    assert wait_for(
+        lambda: ObjectiveProgress.objects.filter(student=student, evidence__gt="").exists(),
+        10,
+        "evidence",
+    )
+
+
+def test_a_spooled_report_from_a_failed_one_shot_post_is_resent_when_the_worker_starts(
+    student, token, module, live_server, redis_broker, start_worker, tmp_path
+):
+    import subprocess
+
+    from tests.diagnostics.pipeline.processes import ROOT, free_port
+
+    spool = tmp_path / "spool"
+    dead = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnostics", "check", "--quick", "--no-bench", "--post", dead,
+         "--token", token, "--spool", str(spool), "--post-deadline", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert len(list(spool.glob("*.json"))) == 1
+    start_worker(token, spool=spool)
+    wait_for(lambda: Report.objects.filter(student=student).exists(), ONLINE_S, "the resent report")
+    assert not list(spool.glob("*.json"))
+
+
+def worker_root() -> str:
+    from tests.diagnostics.pipeline.processes import ROOT
+
+    return str(ROOT)
