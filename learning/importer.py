@@ -30,7 +30,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import emoji
 import nh3
@@ -275,18 +275,20 @@ class Urls:
         """nh3's url_relative callback: None drops the URL (no base to resolve it)."""
         if url.startswith("#"):
             return url
-        return urljoin(self.base, url) if self.base else None
+        try:
+            return urljoin(self.base, url) if self.base else None
+        except ValueError:  # e.g. a malformed IPv6 host
+            return None
 
     def absolute(self, url: str) -> str:
         """An http(s) URL for a resource, or "" when there is none."""
         url = url.strip()
         if url.startswith("//"):
             url = "https:" + url
-        elif not urlsplit(url).scheme:
+        elif not re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", url):
             url = self.relative(url) or ""
-            if url.startswith("#"):
-                return ""
-        return url if re.match(r"https?://", url) else ""
+        # Longer than Resource.url allows: better no link than a cut one.
+        return url if re.match(r"https?://", url) and len(url) <= 2000 else ""
 
 
 _YOUTUBE = re.compile(
@@ -596,7 +598,8 @@ def _unique_keys(items: list, key) -> None:
     for item in items:
         base = key(item)
         seen[base] = seen.get(base, 0) + 1
-        item.key = base if seen[base] == 1 else f"{base[:490]}~{seen[base]}"
+        # Cut to fit the shortest key column (Objective.key, 300) with the suffix.
+        item.key = base if seen[base] == 1 else f"{base[:280]}~{seen[base]}"
 
 
 def _resource_key(resource: ParsedResource) -> str:

@@ -152,6 +152,7 @@ class _Job:
     raw: bytes
     digest: str
     bindings: Bindings
+    new_slug: str  # for a page never imported before; "" for one that has a module
 
 
 def _import(
@@ -160,7 +161,9 @@ def _import(
     """Skip unchanged pages, parse the others, then write each in its own transaction."""
     base_url = settings.COURSE_BASE_URL if base_url is None else base_url
     verifiers = load_verifiers()
-    known = dict(Module.objects.order_by().values_list("source_path", "content_hash"))
+    modules = Module.objects.order_by().values_list("source_path", "content_hash", "slug")
+    known = {source_path: digest for source_path, digest, _slug in modules}
+    slugs = {slug for _path, _digest, slug in modules}
     results: dict[str, FileResult] = {}
     jobs = []
     for path in paths:
@@ -176,8 +179,10 @@ def _import(
         digest = content_hash(raw, base_url, json.dumps(bindings))
         if known.get(source_path) == digest:
             results[source_path] = FileResult(source_path, "skipped", "unchanged")
-        else:
-            jobs.append(_Job(source_path, raw, digest, bindings))
+            continue
+        new_slug = "" if source_path in known else module_slug(source_path, slugs)
+        slugs.add(new_slug)
+        jobs.append(_Job(source_path, raw, digest, bindings, new_slug))
     for job, outcome in zip(jobs, parse_pages(jobs, base_url), strict=True):
         results[job.source_path] = _write(job, outcome, dry_run)
     return [results[_source_path(path, course_dir)] for path in paths]
@@ -230,10 +235,11 @@ def _write(job: _Job, outcome: ParsedPage | Exception, dry_run: bool) -> FileRes
 
 
 def _save(job: _Job, page: ParsedPage) -> tuple[Module, bool, Counter]:
-    module = Module.objects.select_for_update().filter(source_path=job.source_path).first()
-    created = module is None
-    if module is None:
-        module = Module(source_path=job.source_path, slug=module_slug(job.source_path))
+    created = bool(job.new_slug)
+    if created:
+        module = Module(source_path=job.source_path, slug=job.new_slug)
+    else:
+        module = Module.objects.select_for_update().get(source_path=job.source_path)
     _assign(
         module,
         title=page.title,
@@ -249,11 +255,11 @@ def _save(job: _Job, page: ParsedPage) -> tuple[Module, bool, Counter]:
     return module, created, changes
 
 
-def module_slug(source_path: str) -> str:
+def module_slug(source_path: str, taken: set[str]) -> str:
     """ "part-1/intro.md" -> "part-1--intro"; a hash suffix keeps it unique."""
     parts = PurePosixPath(source_path).with_suffix("").parts
     slug = "--".join(slugify(part) or "page" for part in parts)[:180]
-    if Module.objects.filter(slug=slug).exclude(source_path=source_path).exists():
+    if slug in taken:
         slug = f"{slug}-{content_hash(source_path.encode())[:8]}"
     return slug
 
@@ -291,7 +297,8 @@ def _sync_sections(
     Section.objects.bulk_create(new)
     if changed:
         Section.objects.bulk_update(changed, sorted(fields))
-    Section.objects.filter(pk__in=[section.pk for section in existing.values()]).delete()
+    if existing:
+        Section.objects.filter(pk__in=[section.pk for section in existing.values()]).delete()
     changes.update({"sections created": len(new), "sections updated": len(changed)})
     changes["sections deleted"] += len(existing)
     return sections
@@ -396,7 +403,8 @@ def _apply(model, module, rows, matches, values, label, changes) -> None:
         model.objects.bulk_update(changed, sorted(fields))
     taken = {id(row) for row in matches if row is not None}
     gone = [row.pk for row in rows if id(row) not in taken and row.archived_at is None]
-    model.objects.filter(pk__in=gone).update(archived_at=timezone.now())
+    if gone:
+        model.objects.filter(pk__in=gone).update(archived_at=timezone.now())
     changes[f"{label} created"] += len(new)
     changes[f"{label} updated"] += len(changed) - restored
     changes[f"{label} restored"] += restored

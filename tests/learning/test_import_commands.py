@@ -8,6 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from learning.models import Module, Objective, ObjectiveProgress, Resource, ResourceProgress
 from learning.services.importing import import_course, import_file
@@ -247,3 +250,36 @@ def test_parsing_in_worker_processes_gives_the_same_results(tmp_path, monkeypatc
     parallel = import_course(directory=tmp_path / "course", dry_run=True)
     assert parallel.results == serial.results
     assert parallel.count("failed") == 3 and parallel.count("imported") == 8
+
+
+_LINES = st.sampled_from(
+    [
+        "# Title",
+        "## Part :rocket:",
+        "After this module, you will be able to:",
+        "- [ ] Train a model on the GPU",
+        "- [ ] Train the model on a GPU",
+        "- [x] Explain CUDA",
+        "- [Link](https://example.org/a)",
+        "- [Link](https://example.org/a)",
+        "| Title | Time to complete |\n|---|---|\n| [A](https://example.org/t) | 2h |",
+        '<iframe src="https://www.youtube.com/embed/abc"></iframe>',
+        "*Video 1. A video.*",
+        "```\n# not a heading\n```",
+        "",
+    ]
+)
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(pages=st.lists(st.lists(st.one_of(_LINES, st.text(max_size=15)), max_size=15), max_size=4))
+def test_re_importing_any_sequence_of_pages_never_fails_unexpectedly(tmp_path, pages):
+    path = tmp_path / "page.md"
+    for lines in pages:
+        path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+        result = import_file(path=path, course_dir=tmp_path)
+        assert "unexpected" not in result.detail, result.detail
+        if result.status in ("imported", "updated"):
+            module = Module.objects.get(source_path="page.md")
+            active = module.objectives.filter(archived_at=None)
+            assert active.count() == len(set(active.values_list("key", flat=True)))
