@@ -99,8 +99,11 @@ def render(report: Report, verdict: Verdict) -> str:
     hints = [c for c in verdict.checks if c.hint and c.status in ("fail", "warn")]
     if hints:
         lines += ["", "How to fix"]
+        shown: set[str] = set()
         for c in hints:
-            lines.append(f"  {c.id}: {c.hint}")
+            if c.hint not in shown:  # one cause can fail two checks with the same fix
+                shown.add(c.hint or "")
+                lines.append(f"  {c.id}: {c.hint}")
     lines += ["", "Objective met: the conda env runs PyTorch on the GPU." if verdict.objective_met
               else "Objective not met yet: fix the first FAIL above, then run the check again.", ""]
     return "\n".join(lines)

@@ -556,15 +556,16 @@ def judge(report: Report) -> Verdict:
     add(check_platform(report))
     add(check_conda_env(report))
     add(check_torch_importable(report))
-    add(check_mixed_torch(report))  # package facts: judged even when the import fails
-    add(check_torch_in_env(report))
     gpu_possible = checks["platform"].status == "pass"
-    if not report.torch.importable or not gpu_possible:
-        why = "macOS has no CUDA" if report.host.system == "Darwin" else "see " + (
-            "platform" if not gpu_possible else "torch-importable")
+    if not gpu_possible:
+        why = "macOS has no CUDA" if report.host.system == "Darwin" else "see platform"
         add(Check(id="torch-cuda-build", status="skip", summary=why))
+    elif not report.torch.importable:
+        add(Check(id="torch-cuda-build", status="skip", summary="see torch-importable"))
     else:
         add(check_torch_cuda_build(report))
+    add(check_mixed_torch(report))  # package facts: judged even when the import fails
+    add(check_torch_in_env(report))
     if gpu_possible:
         add(check_wsl(report))
         add(check_driver_present(report))

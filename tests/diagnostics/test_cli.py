@@ -70,3 +70,18 @@ def test_an_unexpected_error_becomes_a_finding_and_exit_1(monkeypatch, capsys):
         {"section": "cli", "code": "internal-error", "message": "RuntimeError: probe exploded"}
     ]
     assert doc["verdict"]["objective_met"] is False
+
+
+def test_the_table_shows_a_shared_fix_once_and_the_benchmarks_with_their_peaks():
+    from diagnostics.verdict import judge
+
+    from .reports import fixture_report
+
+    report = fixture_report("unsupported_arch")
+    text = cli.render(report, judge(report))
+    assert text.count("whl/cu128") == 1
+    assert "FAIL  arch-supported" in text and "FAIL  cuda-tensor-op" in text
+    report = fixture_report("h100_ok")
+    text = cli.render(report, judge(report))
+    assert "matmul-bf16   cuda   724.00 TFLOP/s" in text and "68% of peak" in text
+    assert text.rstrip().endswith("Objective met: the conda env runs PyTorch on the GPU.")
