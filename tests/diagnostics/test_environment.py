@@ -1,6 +1,8 @@
 """Environment detection against real directory layouts: conda base, named envs, venvs."""
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -153,8 +155,6 @@ def test_a_simulated_conda_env_end_to_end_is_judged_cpu_only_with_the_conda_hint
         "import sys, runpy; sys.prefix = sys.base_prefix = sys.argv.pop(1); "
         "sys.argv[0] = 'diagnostics'; runpy.run_module('diagnostics', run_name='__main__')"
     )
-    import subprocess
-
     done = subprocess.run(
         [sys.executable, "-c", code, str(env_dir), "check", "--json", "--no-bench"],
         capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
@@ -176,7 +176,7 @@ def test_torch_found_outside_the_prefix_is_flagged(tmp_path):
     (outside / "torch").mkdir(parents=True)
     (outside / "torch" / "__init__.py").write_text("raise ImportError('not a real torch')\n")
     done = run_cli("check", "--json", "--no-bench",
-                   env={"PYTHONPATH": f"{outside}:{ROOT}"})
+                   env={"PYTHONPATH": os.pathsep.join([str(outside), str(ROOT)])})
     report = json.loads(done.stdout)["report"]
     assert report["packages"]["torch_outside_prefix"] is True
     assert report["packages"]["torch_origin"].startswith(str(outside))
