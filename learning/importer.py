@@ -20,6 +20,13 @@ Rules chosen for the course's page format:
   iframes (kind "video"), captioned by the italic paragraph that follows.
   Resource tables and lists that became resources entirely are taken out of
   the section's HTML: the page shows them as tickable resources instead.
+- Time to complete: hours and minutes in any mix ("1.5h", "2h 30m", "90 min");
+  a range counts its upper end ("1-2 hours" is 120), so "time left" errs long.
+  Anything else ("... hours", "a weekend") keeps its text with no minutes.
+- Not a course page (skipped, not failed): an empty file, or one with neither
+  a heading nor front matter.
+- Unresolvable relative links (no base URL) show their text; images their alt
+  text in a `<span class="image-alt">`, never a broken image.
 """
 
 from __future__ import annotations

@@ -199,8 +199,14 @@ def parse_pages(jobs: list[_Job], base_url: str) -> Iterator[ParsedPage | ValueE
     if len(jobs) < PARALLEL_FROM or workers < 2:
         yield from map(parse_file, *args)
         return
-    # spawn, not fork: the parent holds database connections and maybe threads.
-    context = multiprocessing.get_context("spawn")
+    # Not plain fork: the parent holds database connections and maybe threads. A
+    # fork server imports the parser once, then forks each worker from that clean
+    # process, which saves the workers' start-up imports that spawn would repeat.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["learning.importer"])
+    else:  # Windows
+        context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         yield from pool.map(parse_file, *args, chunksize=8)
 
