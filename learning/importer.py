@@ -47,7 +47,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.tasklists import tasklists_plugin
 
 # Bump when parsing or rendering changes, so that re-imports refresh every page.
-IMPORTER_VERSION = "1"
+IMPORTER_VERSION = "2"
 
 _md = MarkdownIt("commonmark", {"html": True}).enable("table").use(tasklists_plugin)
 
