@@ -164,6 +164,7 @@ def _store(
             raw_body=body.decode("utf-8"),
             body_sha256=digest,
             schema_version=submission.report.schema_version,
+            probed_at=submission.report.created_at,
             facts=submission.report.model_dump(mode="json"),
             run=run,
             outcome=submission.outcome,

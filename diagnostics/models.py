@@ -104,6 +104,7 @@ class Report(models.Model):
     raw_body = models.TextField(help_text="The request body exactly as received.")
     body_sha256 = models.CharField(max_length=64)
     schema_version = models.CharField(max_length=20)
+    probed_at = models.DateTimeField(help_text="When the probe ran (the report's created_at).")
     facts = models.JSONField(help_text="The validated report.")
     verdict = models.JSONField(
         help_text="The server's own judgement; a worker's verdict is ignored."

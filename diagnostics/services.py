@@ -8,7 +8,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -86,7 +86,11 @@ def _enqueue(*, run_id: int, mode: str, queue: str) -> None:
     try:
         # A fresh connection with no publish retries: a click must fail fast
         # and visibly when the broker is down, not hang the request.
-        with app.connection_for_write() as conn:
+        # Django's settings name the broker (Celery's own conf prefers the
+        # environment variable, which settings may override).
+        with app.connection_for_write(
+            settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             app.send_task(
                 RUN_TASK,
@@ -153,6 +157,7 @@ class ReportInput:
     raw_body: str
     body_sha256: str
     schema_version: str
+    probed_at: datetime
     facts: dict
     run: CheckRun | None
     outcome: str
@@ -197,6 +202,13 @@ def report_store(
     The run moves to posted (or failed for a crashed or timed-out probe) and
     the student's gpu-env objectives get the server's verdict as evidence.
     """
+    response = {
+        "report_id": data.report_id,
+        "run_id": data.run.pk if data.run else None,
+        "objective_met": objective_met,
+        "verdict": verdict,
+        "flags": flags,
+    }
     with transaction.atomic():
         report = Report.objects.create(
             report_id=data.report_id,
@@ -206,19 +218,28 @@ def report_store(
             raw_body=data.raw_body,
             body_sha256=data.body_sha256,
             schema_version=data.schema_version,
+            probed_at=data.probed_at,
             facts=data.facts,
             verdict=verdict,
             objective_met=objective_met,
             flags=flags,
             outcome=data.outcome,
+            response=response,
         )
         if data.run is not None:
             _run_apply_report(run=data.run, outcome=data.outcome, detail=data.detail)
-        if data.outcome == "completed":
+        if data.outcome == "completed" and not _newer_evidence_exists(report):
             _evidence_apply(student=token.student, report=report)
-        report.response = _report_response(report)
-        report.save(update_fields=["response"])
     return report
+
+
+def _newer_evidence_exists(report: Report) -> bool:
+    """A report that waited in a spool for days must not undo a newer verdict."""
+    return (
+        Report.objects.filter(student=report.student_id, outcome="completed")
+        .filter(probed_at__gt=report.probed_at)
+        .exists()
+    )
 
 
 def _run_apply_report(*, run: CheckRun, outcome: str, detail: str) -> None:
@@ -258,13 +279,3 @@ def evidence_summary(*, verdict: dict, met: bool) -> str:
     if met or not failing:
         return "Verified: " + (verdict.get("summary") or "the GPU environment works")[:480]
     return failing[0].get("summary", "")[:500]
-
-
-def _report_response(report: Report) -> dict:
-    return {
-        "report_id": str(report.report_id),
-        "run_id": report.run_id,
-        "objective_met": report.objective_met,
-        "verdict": report.verdict,
-        "flags": report.flags,
-    }

@@ -42,6 +42,10 @@ def make_app(config: dict, settings: WorkerSettings, client: ApiClient, spool: S
     timeout = float(config.get("check_timeout", 120))
     app.conf.update(
         broker_url=config["broker_url"],
+        # Celery prefers a CELERY_BROKER_URL in the environment over broker_url;
+        # the read and write URLs pin the server's broker whatever the env says.
+        broker_read_url=config["broker_url"],
+        broker_write_url=config["broker_url"],
         broker_transport_options=config.get("broker_transport_options") or {},
         broker_connection_retry_on_startup=True,
         accept_content=["json"],

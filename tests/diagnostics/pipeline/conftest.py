@@ -20,20 +20,14 @@ def other_token(other_student) -> str:
 REDIS_URL = "redis://127.0.0.1:6379/5"
 
 
-def _use_broker(settings, url: str, options: dict):
-    """Point the server's Celery app and the workers' config at one real broker."""
-    from config.celery import app
-
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
-    app.conf.broker_url = url
-    app.conf.broker_transport_options = options
+def _use_broker(settings, url: str, options: dict) -> None:
+    """Point the server's enqueue and the workers' config at one real broker."""
     settings.CELERY_BROKER_URL = url
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = options
     settings.TORCHREADY_WORKER_BROKER_URL = url
     # A queue name no other test run shares, so stale messages never leak in.
     settings.DIAGNOSTICS_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:8]}."
     settings.DIAGNOSTICS_HEARTBEAT_INTERVAL = 1
-    return app, saved
 
 
 @pytest.fixture
@@ -46,9 +40,8 @@ def redis_broker(settings):
         pytest.fail(
             f"Redis must run on 127.0.0.1:6379 for the pipeline tests (.ci/run starts it): {exc}"
         )
-    app, saved = _use_broker(settings, REDIS_URL, {"visibility_timeout": 3600})
-    yield REDIS_URL
-    app.conf.broker_url, app.conf.broker_transport_options = saved
+    _use_broker(settings, REDIS_URL, {"visibility_timeout": 3600})
+    return REDIS_URL
 
 
 @pytest.fixture
@@ -64,9 +57,8 @@ def filesystem_broker(settings, tmp_path):
         "store_processed": False,
         "control_folder": str(folder / "control"),
     }
-    app, saved = _use_broker(settings, "filesystem://", options)
-    yield folder
-    app.conf.broker_url, app.conf.broker_transport_options = saved
+    _use_broker(settings, "filesystem://", options)
+    return folder
 
 
 @pytest.fixture

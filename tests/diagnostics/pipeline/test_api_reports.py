@@ -2,6 +2,7 @@
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -12,6 +13,7 @@ from learning.models import ObjectiveProgress
 from tests.diagnostics.pipeline.helpers import new_uuid, post_json, report_dict, submission
 
 pytestmark = pytest.mark.django_db
+H100 = Path(__file__).resolve().parents[1] / "fixtures" / "h100_ok.json"
 
 
 def make_run(student, state=CheckRun.State.QUEUED) -> CheckRun:
@@ -248,4 +250,15 @@ def test_implausible_values_are_flagged_not_accepted_silently(client, token, mod
 def test_new_report_ids_are_independent(client, token, module):
     for _ in range(2):
         post_json(client, "/reports", submission(report_dict(report_id=new_uuid())), token)
+    assert Report.objects.count() == 2
+
+
+def test_an_old_report_arriving_late_does_not_undo_newer_evidence(client, student, token, module):
+    h100 = json.loads(H100.read_text())
+    h100["created_at"] = "2030-01-02T00:00:00Z"
+    assert post_json(client, "/reports", submission(h100), token).json()["objective_met"] is True
+    late = report_dict(created_at="2030-01-01T00:00:00Z")  # probed earlier, spooled for a day
+    assert post_json(client, "/reports", submission(late), token).status_code == 201
+    progress = ObjectiveProgress.objects.get(student=student, objective__verifier="gpu-env")
+    assert progress.evidence == ObjectiveProgress.Evidence.VERIFIED
     assert Report.objects.count() == 2

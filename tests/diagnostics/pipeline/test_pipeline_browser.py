@@ -4,6 +4,7 @@ place; then a recorded H100 report posted through the API ticks the objective.""
 
 import json
 import time
+from datetime import datetime, timezone
 import urllib.request
 from pathlib import Path
 
@@ -58,6 +59,8 @@ def test_a_click_shows_needs_work_then_a_gpu_report_verifies_without_a_reload(
     assert page.evaluate("window.__noReload") is True
 
     report = json.loads(H100.read_text())
+    # Recorded long ago; probed "now" so it is the newest evidence, as a fresh run would be.
+    report["created_at"] = datetime.now(timezone.utc).isoformat()
     started = time.monotonic()
     answer = post_report(live_server, token, report)
     assert answer["objective_met"] is True
