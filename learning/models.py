@@ -131,6 +131,11 @@ class ObjectiveProgress(models.Model):
         VERIFIED = "verified", "Verified by evidence"
         NEEDS_WORK = "needs_work", "Needs work"
 
+    class Review(models.TextChoices):
+        NONE = "", "Not reviewed"
+        CONFIRMED = "confirmed", "Confirmed by an instructor"
+        RETURNED = "returned", "Returned by an instructor"
+
     student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="objective_progress")
     objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="progress")
     confidence = models.PositiveSmallIntegerField(
@@ -141,6 +146,13 @@ class ObjectiveProgress(models.Model):
     evidence = models.CharField(max_length=12, choices=Evidence.choices, blank=True, default="")
     evidence_at = models.DateTimeField(null=True, blank=True)
     evidence_summary = models.CharField(max_length=500, blank=True)
+    # An instructor's review of the self-assessment, with who and when for the audit trail.
+    review = models.CharField(max_length=10, choices=Review.choices, blank=True, default="")
+    review_comment = models.TextField(blank=True, validators=[MaxLengthValidator(2000)])
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -151,6 +163,16 @@ class ObjectiveProgress(models.Model):
                 name="confidence_1_to_5",
             ),
         ]
+
+    @property
+    def review_current(self) -> bool:
+        """The review is about the self-assessment as it stands, not an older one."""
+        return bool(
+            self.review
+            and self.reviewed_at
+            and self.self_assessed_at
+            and self.reviewed_at >= self.self_assessed_at
+        )
 
     @property
     def status(self) -> str:

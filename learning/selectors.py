@@ -126,7 +126,9 @@ def objective_rows(
 ) -> list[ObjectiveRow]:
     objectives = module.objectives.filter(archived_at__isnull=True).prefetch_related(
         Prefetch(
-            "progress", queryset=ObjectiveProgress.objects.filter(student=user), to_attr="mine"
+            "progress",
+            queryset=ObjectiveProgress.objects.filter(student=user).select_related("reviewed_by"),
+            to_attr="mine",
         )
     )
     if only is not None:
