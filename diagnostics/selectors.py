@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from diagnostics.worker.protocol import RUN_TASK
+
 from .models import CheckRun, Report, WorkerToken
 from .services import hash_token, queue_name
 
@@ -42,7 +44,7 @@ def worker_config(*, token: WorkerToken) -> dict:
         "broker_url": broker_url,
         "broker_transport_options": options,
         "queue": queue_name(student=token.student),
-        "task": "torchready.run_check",
+        "task": RUN_TASK,
         "heartbeat_interval": settings.DIAGNOSTICS_HEARTBEAT_INTERVAL,
         "check_timeout": settings.DIAGNOSTICS_CHECK_TIMEOUT,
     }

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -17,13 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from diagnostics.probe.report import Report as ProbeReport
+from diagnostics.worker.protocol import RUN_TASK
 
 from .models import CheckRun, Report, WorkerToken
 
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "trw_"
-RUN_TASK = "torchready.run_check"
 GPU_VERIFIER = "gpu-env"
 
 
@@ -175,7 +172,7 @@ def report_receive(*, token: WorkerToken, data: ReportInput, report: ProbeReport
 def judge_report(report: ProbeReport) -> tuple[dict, bool]:
     from diagnostics.verdict import judge
 
-    verdict = _plain(judge(report))
+    verdict = judge(report).model_dump(mode="json")
     return verdict, bool(verdict.get("objective_met"))
 
 
@@ -183,15 +180,6 @@ def implausible(report: ProbeReport) -> list[str]:
     from diagnostics.verdict import implausibilities
 
     return implausibilities(report)
-
-
-def _plain(value: Any) -> Any:
-    """A pydantic model or dataclass as JSON-ready data."""
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return json.loads(json.dumps(dataclasses.asdict(value), default=str))
-    return value
 
 
 def report_store(

@@ -20,10 +20,10 @@ from celery import Celery
 from diagnostics import __version__
 from diagnostics.worker import poster, runner
 from diagnostics.worker.client import ApiClient, TransientError, with_backoff
+from diagnostics.worker.protocol import RUN_TASK
 from diagnostics.worker.spool import Spool
 
 log = logging.getLogger("torchready.worker")
-TASK_NAME = "torchready.run_check"
 
 
 @dataclass
@@ -40,13 +40,18 @@ class WorkerSettings:
 def make_app(config: dict, settings: WorkerSettings, client: ApiClient, spool: Spool) -> Celery:
     app = Celery("torchready-worker", set_as_current=True)
     timeout = float(config.get("check_timeout", 120))
+    options = dict(config.get("broker_transport_options") or {})
+    if config["broker_url"].startswith("filesystem://"):
+        # The filesystem broker is polled (kombu's default: every second); a
+        # folder listing five times a second keeps a click's latency down.
+        options.setdefault("polling_interval", 0.2)
     app.conf.update(
         broker_url=config["broker_url"],
         # Celery prefers a CELERY_BROKER_URL in the environment over broker_url;
         # the read and write URLs pin the server's broker whatever the env says.
         broker_read_url=config["broker_url"],
         broker_write_url=config["broker_url"],
-        broker_transport_options=config.get("broker_transport_options") or {},
+        broker_transport_options=options,
         broker_connection_retry_on_startup=True,
         accept_content=["json"],
         task_serializer="json",
@@ -61,7 +66,7 @@ def make_app(config: dict, settings: WorkerSettings, client: ApiClient, spool: S
     )
 
     @app.task(
-        name=TASK_NAME,
+        name=RUN_TASK,
         bind=True,
         acks_late=True,
         reject_on_worker_lost=True,

@@ -11,6 +11,8 @@ from diagnostics.probe.report import Report
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 256 * 1024
 SUPPORTED_SCHEMA_VERSIONS = ("1",)
+# The one task on a student's queue; it carries only {"run_id": int, "mode": "quick"|"full"}.
+RUN_TASK = "torchready.run_check"
 
 
 class Submission(BaseModel):

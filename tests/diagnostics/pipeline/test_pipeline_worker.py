@@ -224,3 +224,35 @@ def worker_root() -> str:
     from tests.diagnostics.pipeline.processes import ROOT
 
     return str(ROOT)
+
+
+def test_the_enqueued_task_carries_only_the_run_id_and_mode(
+    client, student, token, module, redis_broker, settings
+):
+    import base64
+    import json
+
+    import redis
+
+    run = click_run(client, student)
+    queue = f"{settings.DIAGNOSTICS_QUEUE_PREFIX}{student.pk}"
+    raw = redis.Redis.from_url(redis_broker).lrange(queue, 0, -1)
+    assert len(raw) == 1
+    message = json.loads(raw[0])
+    assert message["headers"]["task"] == "torchready.run_check"
+    assert message["content-type"] == "application/json"
+    args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+    assert (args, kwargs) == ([], {"run_id": run.pk, "mode": "quick"})
+    redis.Redis.from_url(redis_broker).delete(queue)
+
+
+def test_the_worker_consumes_only_its_queue_with_the_solo_pool(
+    student, token, module, redis_broker, start_worker, settings
+):
+    worker = start_worker(token)
+    wait_online(student, worker)
+    banner = wait_for(lambda: "ready." in worker.output() and worker.output(), 30, "the banner")
+    assert "(solo)" in banner  # no fork: CUDA is only ever initialised in the check's own process
+    queue = f"{settings.DIAGNOSTICS_QUEUE_PREFIX}{student.pk}"
+    assert f".> {queue}" in banner
+    assert ".> celery " not in banner
