@@ -119,6 +119,8 @@ class Report(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        # The newest evidence per student: looked up on every report stored.
+        indexes = [models.Index(fields=["student", "probed_at"])]
 
     def __str__(self) -> str:
         return str(self.report_id)
