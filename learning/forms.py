@@ -52,3 +52,58 @@ class SignupForm(UserCreationForm):
         except InvalidInviteCode as exc:
             raise forms.ValidationError(exc.messages[0], code="invalid_invite_code") from exc
         return code
+
+
+class DashboardFilterForm(forms.Form):
+    """The class dashboard's filters, read from the query string so a view can be bookmarked."""
+
+    module = forms.CharField(required=False, widget=forms.HiddenInput)
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search by name",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    state = forms.ChoiceField(required=False, label="State")
+    check = forms.ChoiceField(required=False, label="Failing check")
+    gpu = forms.ChoiceField(required=False, label="GPU model")
+    contradicted = forms.BooleanField(
+        required=False, label="Self-assessed but contradicted by evidence"
+    )
+    sort = forms.ChoiceField(required=False, label="Sort")
+
+    def __init__(self, data, *, states: dict, sorts: dict, checks: list, gpus: list):
+        super().__init__(data, auto_id="filter-%s")
+        self.fields["state"].choices = [("", "Any state"), *states.items()]
+        self.fields["check"].choices = [("", "Any check"), *((c, c) for c in checks)]
+        self.fields["gpu"].choices = [("", "Any GPU"), *((g, g) for g in gpus)]
+        self.fields["sort"].choices = list(sorts.items())
+
+    def values(self) -> dict:
+        """The valid filters; an unknown value in a shared link is ignored, not an error."""
+        self.is_valid()
+        return {name: self.cleaned_data.get(name) for name in self.fields if name != "module"}
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("confirmed", "Confirm"), ("returned", "Return")],
+        error_messages={"required": "Choose confirm or return."},
+    )
+    comment = forms.CharField(
+        required=False,
+        max_length=REFLECTION_MAX,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": REFLECTION_MAX}),
+        error_messages={"max_length": f"Keep the comment to {REFLECTION_MAX} characters or fewer."},
+    )
+
+    def __init__(self, *args, objective_id: int, **kwargs):
+        super().__init__(*args, auto_id=f"review-{objective_id}-%s", **kwargs)
+        self.objective_id = objective_id
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "returned" and not data.get("comment"):
+            self.add_error("comment", "Say what to work on when you return a self-assessment.")
+        return data

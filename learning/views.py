@@ -1,15 +1,21 @@
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from learning.forms import SelfAssessmentForm, SignupForm
-from learning.models import Module, Objective
+from learning import dashboard, exports
+from learning.charts import class_charts
+from learning.forms import DashboardFilterForm, ReviewForm, SelfAssessmentForm, SignupForm
+from learning.models import Klass, Module, Objective, ObjectiveProgress
 from learning.selectors import (
     ObjectiveRow,
     module_page,
@@ -21,6 +27,7 @@ from learning.selectors import (
 )
 from learning.services.accounts import InvalidInviteCode, student_signup
 from learning.services.progress import objective_self_assess, objective_untick, resource_mark
+from learning.services.review import objective_review
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -181,3 +188,182 @@ def _partial_with_progress(
     summary = {"summary": progress_summary(user=request.user, module=module), "oob": True}
     progress = render_to_string(f"{MODULE_TEMPLATE}#progress", summary, request)
     return HttpResponse(row + progress)
+
+
+# Instructors' class dashboard -------------------------------------------------------
+# Only a class's own instructors see it; anyone else gets a 404, as for a class
+# that does not exist, so nothing leaks about other classes or students.
+
+DASHBOARD_TEMPLATE = "learning/dashboard.html"
+STUDENT_TEMPLATE = "learning/dashboard_student.html"
+PAGE_SIZE = 100
+
+
+@require_GET
+@login_required
+def teach(request: HtmxHttpRequest) -> HttpResponse:
+    classes = list(dashboard.classes_taught(user=request.user))
+    if not classes and not request.user.is_staff:
+        raise Http404
+    return render(request, "learning/dashboard_classes.html", {"classes": classes})
+
+
+@require_GET
+@login_required
+def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
+    klass = _taught(request, class_id)
+    snapshot = dashboard.class_snapshot(klass=klass, module_slug=request.GET.get("module", ""))
+    form = DashboardFilterForm(
+        request.GET,
+        states=dashboard.STATES,
+        sorts=dashboard.SORTS,
+        checks=snapshot.check_ids(),
+        gpus=snapshot.gpu_models(),
+    )
+    filters = dashboard.Filters(**{k: v for k, v in form.values().items() if v})
+    students = dashboard.filter_students(snapshot.students, filters)
+    page = Paginator(students, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "klass": klass,
+        "snapshot": snapshot,
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "shown": len(students),
+        "counts": dashboard.state_counts(students),
+        "stuck_groups": dashboard.stuck_groups(snapshot.students),
+        "stuck_longest": dashboard.stuck_longest(snapshot.students),
+        "page_urls": _page_urls(request, page),
+        "poll_url": _query_url(request, drop=("v",)),
+    }
+    # The live region polls with the version it shows; an unchanged region is a 204,
+    # which htmx leaves alone, so focus and scroll stay where they are.
+    live_body = render_to_string(f"{DASHBOARD_TEMPLATE}#live-body", context, request)
+    context["live_body"] = live_body
+    context["version"] = hashlib.sha256(live_body.encode()).hexdigest()[:16]
+    if request.htmx:
+        if request.GET.get("v") == context["version"]:
+            return HttpResponse(status=204)
+        return render(request, f"{DASHBOARD_TEMPLATE}#live", context)
+    context["charts"] = class_charts(snapshot)
+    return render(request, DASHBOARD_TEMPLATE, context)
+
+
+@require_GET
+@login_required
+def student_detail(request: HtmxHttpRequest, class_id: int, user_id: int) -> HttpResponse:
+    klass = _taught(request, class_id)
+    student = get_object_or_404(klass.students, pk=user_id)
+    return _student_page(request, klass, student)
+
+
+@require_POST
+@login_required
+def objective_review_save(
+    request: HtmxHttpRequest, class_id: int, user_id: int, objective_id: int
+) -> HttpResponse:
+    klass = _taught(request, class_id)
+    student = get_object_or_404(klass.students, pk=user_id)
+    progress = get_object_or_404(
+        ObjectiveProgress.objects.select_related("objective"),
+        student=student,
+        objective_id=objective_id,
+        objective__archived_at__isnull=True,
+        self_assessed_at__isnull=False,
+    )
+    form = ReviewForm(request.POST, objective_id=objective_id)
+    if not form.is_valid():
+        if request.htmx:
+            return _review_row(request, klass, student, progress.objective, form=form, status=400)
+        return _student_page(request, klass, student, bound=form, status=400)
+    objective_review(reviewer=request.user, progress=progress, **form.cleaned_data)
+    if request.htmx:
+        return _review_row(request, klass, student, progress.objective, just_saved=True)
+    verb = "Confirmed" if form.cleaned_data["decision"] == "confirmed" else "Returned"
+    messages.success(request, f"{verb}: “{progress.objective.text}”.")
+    url = reverse("learning:dashboard_student", args=[klass.pk, student.pk])
+    return redirect(f"{url}#objective-{objective_id}")
+
+
+@require_GET
+@login_required
+def export_csv(request: HtmxHttpRequest, class_id: int) -> StreamingHttpResponse:
+    klass = _taught(request, class_id)
+    chunks = exports.progress_csv(klass=klass)
+    return _download(klass, chunks, "text/csv; charset=utf-8", "progress.csv")
+
+
+@require_GET
+@login_required
+def export_json(request: HtmxHttpRequest, class_id: int) -> StreamingHttpResponse:
+    klass = _taught(request, class_id)
+    return _download(klass, exports.evidence_json(klass=klass), "application/json", "evidence.json")
+
+
+def _download(klass: Klass, chunks, content_type: str, suffix: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    name = slugify(klass.name) or "class"
+    response["Content-Disposition"] = f'attachment; filename="{name}-{suffix}"'
+    return response
+
+
+def _taught(request: HtmxHttpRequest, class_id: int) -> Klass:
+    klass = dashboard.class_for_instructor(user=request.user, class_id=class_id)
+    if klass is None:
+        raise Http404
+    return klass
+
+
+def _query_url(request: HtmxHttpRequest, *, drop=(), **changes) -> str:
+    query = request.GET.copy()
+    for key in drop:
+        query.pop(key, None)
+    for key, value in changes.items():
+        query[key] = value
+    return f"{request.path}?{query.urlencode()}" if query else request.path
+
+
+def _page_urls(request: HtmxHttpRequest, page) -> dict[str, str]:
+    urls = {}
+    if page.has_previous():
+        urls["previous"] = _query_url(request, drop=("v",), page=page.previous_page_number())
+    if page.has_next():
+        urls["next"] = _query_url(request, drop=("v",), page=page.next_page_number())
+    return urls
+
+
+def _student_page(
+    request: HtmxHttpRequest,
+    klass: Klass,
+    student,
+    *,
+    bound: ReviewForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    modules = dashboard.student_modules(klass=klass, student=student)
+    for _, rows in modules:
+        for row in rows:
+            row.form = bound if bound and bound.objective_id == row.objective.pk else None
+    context = {
+        "klass": klass,
+        "student": student,
+        "modules": modules,
+        "reports": dashboard.student_reports(student=student),
+    }
+    return render(request, STUDENT_TEMPLATE, context, status=status)
+
+
+def _review_row(
+    request: HtmxHttpRequest,
+    klass: Klass,
+    student,
+    objective: Objective,
+    *,
+    form: ReviewForm | None = None,
+    status: int = 200,
+    just_saved: bool = False,
+) -> HttpResponse:
+    [row] = objective_rows(user=student, module=objective.module, only=objective)
+    row.form = form
+    context = {"klass": klass, "student": student, "row": row, "just_saved": just_saved}
+    return render(request, f"{STUDENT_TEMPLATE}#objective-row", context, status=status)

@@ -25,3 +25,26 @@
   // Rows swapped in by htmx bring fresh counters.
   document.addEventListener("htmx:afterSettle", function () { updateAll(document); });
 })();
+
+// The class dashboard's live region polls only while the instructor is not
+// typing or moving through the table, and keeps the table's sideways scroll.
+(function () {
+  "use strict";
+
+  window.dashboardIdle = function () {
+    var active = document.activeElement;
+    if (document.hidden || !active) return !document.hidden;
+    if (active.matches("input[type=search], input[type=text], textarea")) return false;
+    return !active.closest("#live");
+  };
+
+  var scrollLeft = 0;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var wrap = document.querySelector("#live .matrix-wrap");
+    if (wrap && event.detail.target.id === "live") scrollLeft = wrap.scrollLeft;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var wrap = document.querySelector("#live .matrix-wrap");
+    if (wrap && scrollLeft) wrap.scrollLeft = scrollLeft;
+  });
+})();

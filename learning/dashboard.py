@@ -1,0 +1,437 @@
+"""Reads for the instructor's class dashboard.
+
+`class_snapshot` reads a whole class in a fixed number of queries, whatever its
+size: the students with their last activity and worker heartbeat, their
+progress on one module, the key facts of each student's latest report (pulled
+out of the stored JSON by the database, not whole reports), and since when each
+failing student has been stuck. Filtering, sorting, grouping and the chart data
+are then plain Python over those rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KT
+from django.utils import timezone
+
+from diagnostics.models import Report, WorkerToken
+from diagnostics.report_view import report_changes, torch_build
+from learning.models import Klass, Module, Objective, ObjectiveProgress, ResourceProgress
+from learning.selectors import objective_rows
+
+STATES = {
+    "not_started": "Not started",
+    "self_assessed": "Self-assessed",
+    "verified": "Verified",
+    "needs_work": "Needs work",
+    "returned": "Returned by an instructor",
+}
+SORTS = {
+    "name": "Name",
+    "progress": "Least progress first",
+    "-progress": "Most progress first",
+    "activity": "Recently active first",
+    "inactive": "Longest inactive first",
+    "stuck": "Stuck longest first",
+    "gpu": "GPU model",
+}
+NO_GPU = "(no report yet)"
+
+# The few facts of a report the dashboard shows; the database extracts them.
+REPORT_FIELDS = {
+    "gpu_nvml": KT("facts__nvml__devices__0__name"),
+    "gpu_torch": KT("facts__torch__devices__0__name"),
+    "vram_nvml": KT("facts__nvml__devices__0__memory_total"),
+    "vram_torch": KT("facts__torch__devices__0__total_memory"),
+    "driver": KT("facts__nvml__driver_version"),
+    "torch_version": KT("facts__torch__version"),
+    "torch_cuda": KT("facts__torch__cuda"),
+    "torch_hip": KT("facts__torch__hip"),
+    "torch_importable": F("facts__torch__importable"),
+    "bench": F("facts__bench__results"),
+    "checks": F("verdict__checks"),
+}
+
+
+@dataclass(frozen=True)
+class Bench:
+    tflops: float
+    pct_of_peak: float | None
+
+
+@dataclass(frozen=True)
+class Failing:
+    check_id: str
+    summary: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class GpuSummary:
+    report_id: str
+    received_at: datetime
+    objective_met: bool
+    gpu: str
+    vram_gib: float | None
+    driver: str
+    torch: str
+    build: str
+    bf16: Bench | None
+    fp32: Bench | None
+    failing: tuple[Failing, ...]
+
+
+@dataclass(frozen=True)
+class Cell:
+    objective_id: int
+    status: str
+    confidence: int | None = None
+    returned: bool = False
+    confirmed: bool = False
+    contradicted: bool = False
+
+
+@dataclass
+class StudentRow:
+    user_id: int
+    username: str
+    name: str
+    cells: list[Cell]
+    last_activity: datetime | None
+    last_seen: datetime | None
+    online: bool
+    gpu: GpuSummary | None
+    stuck_since: datetime | None
+
+    @property
+    def done(self) -> int:
+        return sum(c.status == "verified" or c.status == "self_assessed" for c in self.cells)
+
+    @property
+    def pct(self) -> int:
+        return round(100 * self.done / len(self.cells)) if self.cells else 0
+
+    @property
+    def states(self) -> set[str]:
+        return {c.status for c in self.cells} | ({"returned"} if self.returned else set())
+
+    @property
+    def returned(self) -> bool:
+        return any(c.returned for c in self.cells)
+
+    @property
+    def contradicted(self) -> bool:
+        return any(c.contradicted for c in self.cells)
+
+    @property
+    def gpu_name(self) -> str:
+        return self.gpu.gpu if self.gpu else NO_GPU
+
+
+@dataclass
+class ClassSnapshot:
+    klass: Klass
+    modules: list[Module]
+    module: Module | None
+    objectives: list[Objective]
+    students: list[StudentRow] = field(default_factory=list)
+
+    def check_ids(self) -> list[str]:
+        return sorted({f.check_id for s in self.students if s.gpu for f in s.gpu.failing})
+
+    def gpu_models(self) -> list[str]:
+        return sorted({s.gpu_name for s in self.students})
+
+
+@dataclass
+class Filters:
+    state: str = ""
+    check: str = ""
+    gpu: str = ""
+    contradicted: bool = False
+    q: str = ""
+    sort: str = "name"
+
+
+@dataclass
+class StuckGroup:
+    check_id: str
+    summary: str
+    students: list[StudentRow]
+    hints: list[tuple[str, int]]
+
+
+# --- Who may see what ---------------------------------------------------------
+
+
+def classes_taught(*, user: AbstractBaseUser) -> QuerySet[Klass]:
+    return Klass.objects.filter(instructors=user).annotate(
+        n_students=Count("students", distinct=True)
+    )
+
+
+def class_for_instructor(*, user: AbstractBaseUser, class_id: int) -> Klass | None:
+    """The class, if the user is one of its instructors; else None (the view's 404)."""
+    return Klass.objects.filter(pk=class_id, instructors=user).first()
+
+
+def student_in_class(*, klass: Klass, user_id: int) -> AbstractBaseUser | None:
+    return klass.students.filter(pk=user_id).first()
+
+
+def class_modules(*, klass: Klass) -> list[Module]:
+    """The class's modules that have objectives: those it picks, or all when it picks none."""
+    picked = Klass.modules.through.objects.filter(klass_id=klass.pk)
+    return list(
+        Module.objects.filter(archived_at__isnull=True)
+        .filter(Q(pk__in=picked.values("module_id")) | ~Exists(picked))
+        .annotate(n_objectives=Count("objectives", filter=Q(objectives__archived_at__isnull=True)))
+        .filter(n_objectives__gt=0)
+    )
+
+
+# --- The snapshot ---------------------------------------------------------------
+
+
+def class_snapshot(*, klass: Klass, module_slug: str = "") -> ClassSnapshot:
+    modules = class_modules(klass=klass)
+    module = next((m for m in modules if m.slug == module_slug), modules[0] if modules else None)
+    objectives = (
+        list(module.objectives.filter(archived_at__isnull=True).order_by("order")) if module else []
+    )
+    snapshot = ClassSnapshot(klass=klass, modules=modules, module=module, objectives=objectives)
+    students = list(_students(klass=klass))
+    cells = _cells(klass=klass, objectives=objectives)
+    reports = latest_report_summaries([s["latest_report"] for s in students if s["latest_report"]])
+    stuck = _stuck_since(klass=klass)
+    window = timedelta(seconds=3 * settings.DIAGNOSTICS_HEARTBEAT_INTERVAL)
+    now = timezone.now()
+    for s in students:
+        gpu = reports.get(s["latest_report"])
+        times = (s["last_progress"], s["last_resource"], gpu and gpu.received_at)
+        activity = [t for t in times if t]
+        snapshot.students.append(
+            StudentRow(
+                user_id=s["pk"],
+                username=s["username"],
+                name=f"{s['first_name']} {s['last_name']}".strip(),
+                cells=[
+                    cells.get((s["pk"], o.pk)) or Cell(objective_id=o.pk, status="not_started")
+                    for o in objectives
+                ],
+                last_activity=max(activity, default=None),
+                last_seen=s["last_seen"],
+                online=bool(s["last_seen"] and now - s["last_seen"] < window),
+                gpu=gpu,
+                stuck_since=stuck.get(s["pk"]),
+            )
+        )
+    return snapshot
+
+
+def _students(*, klass: Klass):
+    def latest(model, column: str, **filters):
+        rows = model.objects.filter(student=OuterRef("pk"), **filters).order_by(f"-{column}")
+        return Subquery(rows.values(column)[:1])
+
+    return (
+        klass.students.order_by("username")
+        .annotate(
+            last_seen=latest(WorkerToken, "last_seen_at", revoked_at__isnull=True),
+            last_progress=latest(ObjectiveProgress, "updated_at"),
+            last_resource=latest(ResourceProgress, "done_at"),
+            latest_report=Subquery(
+                Report.objects.filter(student=OuterRef("pk"), outcome="completed")
+                .order_by("-received_at")
+                .values("pk")[:1]
+            ),
+        )
+        .values(
+            "pk", "username", "first_name", "last_name",
+            "last_seen", "last_progress", "last_resource", "latest_report",
+        )
+    )  # fmt: skip
+
+
+def _cells(*, klass: Klass, objectives: list[Objective]) -> dict[tuple[int, int], Cell]:
+    rows = ObjectiveProgress.objects.filter(
+        objective__in=objectives, student__classes=klass
+    ).values(
+        "student_id", "objective_id", "confidence", "self_assessed_at",
+        "evidence", "review", "reviewed_at",
+    )  # fmt: skip
+    return {(r["student_id"], r["objective_id"]): _cell(r) for r in rows}
+
+
+def _cell(row: dict) -> Cell:
+    assessed = row["self_assessed_at"]
+    current = bool(row["review"] and assessed and row["reviewed_at"] >= assessed)
+    return Cell(
+        objective_id=row["objective_id"],
+        status=row["evidence"] or ("self_assessed" if assessed else "not_started"),
+        confidence=row["confidence"] if assessed else None,
+        returned=current and row["review"] == ObjectiveProgress.Review.RETURNED,
+        confirmed=current and row["review"] == ObjectiveProgress.Review.CONFIRMED,
+        contradicted=bool(assessed and row["evidence"] == ObjectiveProgress.Evidence.NEEDS_WORK),
+    )
+
+
+def latest_report_summaries(ids: list[int]) -> dict[int, GpuSummary]:
+    rows = Report.objects.filter(pk__in=ids).values(
+        "pk", "report_id", "received_at", "objective_met", **REPORT_FIELDS
+    )
+    return {r["pk"]: gpu_summary(r) for r in rows}
+
+
+def gpu_summary(row: dict) -> GpuSummary:
+    vram = _number(row["vram_nvml"]) or _number(row["vram_torch"])
+    torch_facts = {
+        "importable": row["torch_importable"],
+        "cuda": row["torch_cuda"],
+        "hip": row["torch_hip"],
+    }
+    return GpuSummary(
+        report_id=str(row["report_id"]),
+        received_at=row["received_at"],
+        objective_met=row["objective_met"],
+        gpu=row["gpu_nvml"] or row["gpu_torch"] or "no GPU found",
+        vram_gib=round(vram / 2**30, 1) if vram else None,
+        driver=row["driver"] or "",
+        torch=row["torch_version"] or "",
+        build=torch_build({"torch": torch_facts}),
+        bf16=_bench(row["bench"], "matmul-bf16"),
+        fp32=_bench(row["bench"], "matmul-fp32"),
+        failing=tuple(
+            Failing(c.get("id", "?"), c.get("summary") or "", c.get("hint") or "")
+            for c in row["checks"] or []
+            if c.get("status") == "fail"
+        ),
+    )
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _bench(results, name: str) -> Bench | None:
+    for r in results or []:
+        if r.get("name") == name and r.get("device") == "cuda" and r.get("median"):
+            return Bench(tflops=r["median"] / 1e12, pct_of_peak=r.get("pct_of_peak"))
+    return None
+
+
+def _stuck_since(*, klass: Klass) -> dict[int, datetime]:
+    """Since when each student has failed: their first failing report after their last pass."""
+    last_pass = (
+        Report.objects.filter(student=OuterRef("student"), outcome="completed", objective_met=True)
+        .order_by("-received_at")
+        .values("received_at")[:1]
+    )
+    rows = (
+        Report.objects.filter(student__classes=klass, outcome="completed", objective_met=False)
+        .alias(last_pass=Subquery(last_pass))
+        .filter(Q(last_pass__isnull=True) | Q(received_at__gt=F("last_pass")))
+        .order_by()
+        .values("student")
+        .annotate(since=Min("received_at"))
+    )
+    return {r["student"]: r["since"] for r in rows}
+
+
+# --- Views of the snapshot --------------------------------------------------------
+
+
+def filter_students(students: list[StudentRow], filters: Filters) -> list[StudentRow]:
+    q = filters.q.strip().casefold()
+    rows = [
+        s
+        for s in students
+        if (not filters.state or filters.state in s.states)
+        and (not filters.check or (s.gpu and filters.check in {f.check_id for f in s.gpu.failing}))
+        and (not filters.gpu or s.gpu_name == filters.gpu)
+        and (not filters.contradicted or s.contradicted)
+        and (not q or q in s.username.casefold() or q in s.name.casefold())
+    ]
+    return sort_students(rows, filters.sort)
+
+
+def sort_students(rows: list[StudentRow], sort: str) -> list[StudentRow]:
+    never = datetime.min.replace(tzinfo=timezone.get_current_timezone())
+    far = datetime.max.replace(tzinfo=timezone.get_current_timezone())
+    keys = {
+        "progress": lambda s: (s.pct, s.username),
+        "-progress": lambda s: (-s.pct, s.username),
+        "activity": lambda s: (-(s.last_activity or never).timestamp(), s.username),
+        "inactive": lambda s: ((s.last_activity or never), s.username),
+        "stuck": lambda s: (s.stuck_since or far, s.username),
+        "gpu": lambda s: (s.gpu_name, s.username),
+    }
+    return sorted(rows, key=keys.get(sort, lambda s: s.username.casefold()))
+
+
+def stuck_groups(students: list[StudentRow]) -> list[StuckGroup]:
+    """Failing checks of each student's latest report, grouped by check, most common first."""
+    groups: dict[str, StuckGroup] = {}
+    hints: dict[str, Counter] = {}
+    for s in students:
+        for failing in s.gpu.failing if s.gpu else ():
+            group = groups.setdefault(
+                failing.check_id, StuckGroup(failing.check_id, failing.summary, [], [])
+            )
+            group.students.append(s)
+            hints.setdefault(failing.check_id, Counter())[failing.hint] += 1
+    for check_id, group in groups.items():
+        group.hints = [(h, n) for h, n in hints[check_id].most_common(3) if h]
+    return sorted(groups.values(), key=lambda g: (-len(g.students), g.check_id))
+
+
+def stuck_longest(students: list[StudentRow], *, limit: int = 10) -> list[StudentRow]:
+    stuck = [s for s in students if s.stuck_since]
+    return sorted(stuck, key=lambda s: s.stuck_since)[:limit]
+
+
+def state_counts(students: list[StudentRow]) -> dict[str, int]:
+    counts = Counter(c.status for s in students for c in s.cells)
+    return {
+        state: counts.get(state, 0)
+        for state in ("verified", "self_assessed", "needs_work", "not_started")
+    }
+
+
+# --- One student, for the drill-down -------------------------------------------------
+
+
+@dataclass
+class ReportEntry:
+    report: Report
+    failing: list[dict]
+    changes: list[str]
+
+
+def student_modules(*, klass: Klass, student: AbstractBaseUser) -> list[tuple[Module, list]]:
+    return [
+        (module, objective_rows(user=student, module=module))
+        for module in class_modules(klass=klass)
+    ]
+
+
+def student_reports(*, student: AbstractBaseUser, limit: int = 20) -> list[ReportEntry]:
+    """The student's latest reports, newest first, each with what changed since the one before."""
+    reports = list(Report.objects.filter(student=student).order_by("-received_at")[: limit + 1])
+    completed = [r for r in reports if r.outcome == "completed"]
+    entries = []
+    for report in reports[:limit]:
+        previous = next((r for r in completed if r.received_at < report.received_at), None)
+        failing = [c for c in report.verdict.get("checks", []) if c.get("status") == "fail"]
+        changes = report_changes(report, previous) if report.outcome == "completed" else []
+        entries.append(ReportEntry(report, failing, changes))
+    return entries
