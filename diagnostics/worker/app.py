@@ -94,17 +94,19 @@ def execute_run(
         return "skipped"
     timeout = float(claim.get("timeout", 120))
     log.info("run %s claimed: running the %s check (limit %g s)", run_id, mode, timeout)
+    # "running" until the report is delivered, so the heartbeat's spool flush
+    # never posts the same file at the same time.
     settings.state["state"] = "running"
     try:
         outcome = runner.run_check(
             mode, timeout, python=settings.python, command=settings.check_command
         )
+        log.info("run %s: the check %s in %.1f s", run_id, outcome.outcome, outcome.seconds)
+        body = poster.submission_body(outcome.report, run_id, outcome.outcome, outcome.detail)
+        path = poster.spool_submission(spool, body)
+        return poster.deliver(client, spool, path, deadline_s=settings.post_deadline_s)
     finally:
         settings.state["state"] = "idle"
-    log.info("run %s: the check %s in %.1f s", run_id, outcome.outcome, outcome.seconds)
-    body = poster.submission_body(outcome.report, run_id, outcome.outcome, outcome.detail)
-    path = poster.spool_submission(spool, body)
-    return poster.deliver(client, spool, path, deadline_s=settings.post_deadline_s)
 
 
 def heartbeat_loop(
