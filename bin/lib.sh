@@ -17,18 +17,24 @@ find_python() {
   return 1
 }
 
+# pip, without the warnings this machine's pip.conf prints for absent local indexes;
+# pipefail keeps pip's own exit status.
+quiet_pip() {
+  "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }
+}
+
 ensure_venv() {  # $1: the extra to install, e.g. dev
   local extra="$1" stamp want
   if [ ! -x "$PY" ]; then
     echo "==> Creating $VENV"
     "$(find_python)" -m venv "$VENV"
-    "$PY" -m pip install -q --upgrade pip
+    quiet_pip "$PY" -m pip install -q --upgrade pip
   fi
   stamp="$VENV/.torchready-$extra"
   want="$(sha256sum pyproject.toml | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "==> Installing torchready[$extra] into $VENV"
-    "$PY" -m pip install -q -e ".[$extra]"
+    quiet_pip "$PY" -m pip install -q -e ".[$extra]"
     echo "$want" > "$stamp"
   fi
 }
