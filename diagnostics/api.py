@@ -38,23 +38,28 @@ def _error(status: int, error: str, **extra) -> JsonResponse:
 
 
 def worker_api(view: Callable) -> Callable:
-    """Authenticate the bearer token and apply the per-token rate limit."""
+    """Authenticate the bearer token and apply the per-token rate limit.
+
+    Requests with no valid token are limited per client address too, so that
+    guessing tokens is slow as well as hopeless.
+    """
 
     @csrf_exempt
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         header = request.headers.get("Authorization", "")
         scheme, _, raw = header.partition(" ")
-        if scheme.lower() != "bearer" or not raw.strip():
-            return _error(401, "missing token: send 'Authorization: Bearer <token>'")
-        token = selectors.token_active(raw=raw.strip())
-        if token is None:
-            return _error(401, "unknown or revoked token")
-        retry_after = _rate_limited(f"api:{token.token_hash[:24]}")
+        token = selectors.token_active(raw=raw.strip()) if scheme.lower() == "bearer" else None
+        key = f"api:{token.token_hash[:24]}" if token else f"anon:{request.META.get('REMOTE_ADDR')}"
+        retry_after = _rate_limited(key)
         if retry_after:
             response = _error(429, "too many requests", retry_after=retry_after)
             response["Retry-After"] = str(retry_after)
             return response
+        if token is None:
+            if scheme.lower() != "bearer" or not raw.strip():
+                return _error(401, "missing token: send 'Authorization: Bearer <token>'")
+            return _error(401, "unknown or revoked token")
         return view(request, token, *args, **kwargs)
 
     return wrapper

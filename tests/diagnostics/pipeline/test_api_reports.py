@@ -262,3 +262,14 @@ def test_an_old_report_arriving_late_does_not_undo_newer_evidence(client, studen
     progress = ObjectiveProgress.objects.get(student=student, objective__verifier="gpu-env")
     assert progress.evidence == ObjectiveProgress.Evidence.VERIFIED
     assert Report.objects.count() == 2
+
+
+def test_guessing_tokens_is_rate_limited_per_address(client, token, settings):
+    settings.DIAGNOSTICS_RATE_LIMIT = 2
+    guesses = [
+        post_json(client, "/heartbeat", {}, f"trw_guess{i}", REMOTE_ADDR="10.9.8.7").status_code
+        for i in range(3)
+    ]
+    assert guesses == [401, 401, 429]
+    # The real token's own budget is untouched by someone else's guessing.
+    assert post_json(client, "/heartbeat", {}, token, REMOTE_ADDR="10.9.8.7").status_code == 200

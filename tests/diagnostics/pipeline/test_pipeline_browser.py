@@ -4,8 +4,8 @@ place; then a recorded H100 report posted through the API ticks the objective.""
 
 import json
 import time
-from datetime import datetime, timezone
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
