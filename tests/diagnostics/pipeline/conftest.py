@@ -7,6 +7,16 @@ import pytest
 from diagnostics import services
 
 
+@pytest.fixture(autouse=True)
+def own_rate_limit_counters(settings):
+    """The real cache backend, with this test's own key prefix: rate-limit windows
+    never carry over from another test or another run in the same minute."""
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"}
+        for name, config in settings.CACHES.items()
+    }
+
+
 @pytest.fixture
 def token(student) -> str:
     return services.token_create(student=student)[1]
