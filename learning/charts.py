@@ -14,10 +14,12 @@ from statistics import median
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 
 from learning.dashboard import NO_GPU, STATES, ClassSnapshot, StudentRow
 
 ROW = 44  # px per bar: a label line, then the bar
+LABEL_MAX = 42  # characters that fit a 375 px wide phone
 SERIES = ("verified", "self_assessed", "needs_work", "not_started")
 
 
@@ -41,8 +43,10 @@ def _svg(chart_id: str, title: str, desc: str, height: int, body: SafeString) ->
     )  # fmt: skip
 
 
-def _label(top: int, text: str) -> SafeString:
-    return format_html('<text class="chart-label" x="0" y="{}">{}</text>', top + 15, text)
+def _label(top: int, text: str, *, limit: int = LABEL_MAX) -> SafeString:
+    # SVG text does not wrap: a long label is cut short, and said in full in the table.
+    short = Truncator(text).chars(limit)
+    return format_html('<text class="chart-label" x="0" y="{}">{}</text>', top + 15, short)
 
 
 def bar_chart(*, chart_id: str, title: str, desc: str, counts: list[tuple[str, int]]) -> Chart:
@@ -114,7 +118,8 @@ def strip_chart(
     for i, (label, dots) in enumerate(groups):
         top = i * ROW
         mid = median(pct for _, pct, _ in dots)
-        parts.append(_label(top, f"{label}: {len(dots)}, median {mid:.0f}% of peak"))
+        stats = f" · {len(dots)} · median {mid:.0f}%"
+        parts.append(_label(top, Truncator(label).chars(LABEL_MAX - len(stats)) + stats))
         parts.append(format_html('<line class="axis" x1="1%" x2="99%" y1="{}" y2="{}"/>',
                                  top + 29, top + 29))  # fmt: skip
         for name, pct, text in dots:

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from diagnostics.models import Report, WorkerToken
@@ -42,6 +44,7 @@ SORTS = {
     "gpu": "GPU model",
 }
 NO_GPU = "(no report yet)"
+EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 
 # The few facts of a report the dashboard shows; the database extracts them.
 REPORT_FIELDS = {
@@ -209,7 +212,6 @@ def class_snapshot(*, klass: Klass, module_slug: str = "") -> ClassSnapshot:
     students = list(_students(klass=klass))
     cells = _cells(klass=klass, objectives=objectives)
     reports = latest_report_summaries([s["latest_report"] for s in students if s["latest_report"]])
-    stuck = _stuck_since(klass=klass)
     window = timedelta(seconds=3 * settings.DIAGNOSTICS_HEARTBEAT_INTERVAL)
     now = timezone.now()
     for s in students:
@@ -229,7 +231,7 @@ def class_snapshot(*, klass: Klass, module_slug: str = "") -> ClassSnapshot:
                 last_seen=s["last_seen"],
                 online=bool(s["last_seen"] and now - s["last_seen"] < window),
                 gpu=gpu,
-                stuck_since=stuck.get(s["pk"]),
+                stuck_since=s["stuck_since"],
             )
         )
     return snapshot
@@ -240,21 +242,29 @@ def _students(*, klass: Klass):
         rows = model.objects.filter(student=OuterRef("pk"), **filters).order_by(f"-{column}")
         return Subquery(rows.values(column)[:1])
 
+    reports = Report.objects.filter(student=OuterRef("pk"), outcome="completed")
+    # Stuck since: the first failing report after the last passing one (if any).
+    first_fail_after_pass = (
+        reports.filter(objective_met=False, received_at__gt=OuterRef("last_pass"))
+        .order_by("received_at")
+        .values("received_at")[:1]
+    )
     return (
         klass.students.order_by("username")
         .annotate(
             last_seen=latest(WorkerToken, "last_seen_at", revoked_at__isnull=True),
             last_progress=latest(ObjectiveProgress, "updated_at"),
             last_resource=latest(ResourceProgress, "done_at"),
-            latest_report=Subquery(
-                Report.objects.filter(student=OuterRef("pk"), outcome="completed")
-                .order_by("-received_at")
-                .values("pk")[:1]
+            latest_report=Subquery(reports.order_by("-received_at").values("pk")[:1]),
+            last_pass=Coalesce(
+                latest(Report, "received_at", outcome="completed", objective_met=True),
+                Value(EPOCH),
             ),
+            stuck_since=Subquery(first_fail_after_pass),
         )
         .values(
-            "pk", "username", "first_name", "last_name",
-            "last_seen", "last_progress", "last_resource", "latest_report",
+            "pk", "username", "first_name", "last_name", "last_seen", "last_progress",
+            "last_resource", "latest_report", "stuck_since",
         )
     )  # fmt: skip
 
@@ -289,21 +299,26 @@ def latest_report_summaries(ids: list[int]) -> dict[int, GpuSummary]:
     return {r["pk"]: gpu_summary(r) for r in rows}
 
 
+def _text(value) -> str:
+    # A JSON null can come back as the text "null" from SQLite's key extraction.
+    return "" if value in (None, "null") else str(value)
+
+
 def gpu_summary(row: dict) -> GpuSummary:
     vram = _number(row["vram_nvml"]) or _number(row["vram_torch"])
     torch_facts = {
-        "importable": row["torch_importable"],
-        "cuda": row["torch_cuda"],
-        "hip": row["torch_hip"],
+        "importable": row["torch_importable"] in (True, "true", 1),
+        "cuda": _text(row["torch_cuda"]),
+        "hip": _text(row["torch_hip"]),
     }
     return GpuSummary(
         report_id=str(row["report_id"]),
         received_at=row["received_at"],
         objective_met=row["objective_met"],
-        gpu=row["gpu_nvml"] or row["gpu_torch"] or "no GPU found",
+        gpu=_text(row["gpu_nvml"]) or _text(row["gpu_torch"]) or "no GPU found",
         vram_gib=round(vram / 2**30, 1) if vram else None,
-        driver=row["driver"] or "",
-        torch=row["torch_version"] or "",
+        driver=_text(row["driver"]) or "",
+        torch=_text(row["torch_version"]) or "",
         build=torch_build({"torch": torch_facts}),
         bf16=_bench(row["bench"], "matmul-bf16"),
         fp32=_bench(row["bench"], "matmul-fp32"),
@@ -327,24 +342,6 @@ def _bench(results, name: str) -> Bench | None:
         if r.get("name") == name and r.get("device") == "cuda" and r.get("median"):
             return Bench(tflops=r["median"] / 1e12, pct_of_peak=r.get("pct_of_peak"))
     return None
-
-
-def _stuck_since(*, klass: Klass) -> dict[int, datetime]:
-    """Since when each student has failed: their first failing report after their last pass."""
-    last_pass = (
-        Report.objects.filter(student=OuterRef("student"), outcome="completed", objective_met=True)
-        .order_by("-received_at")
-        .values("received_at")[:1]
-    )
-    rows = (
-        Report.objects.filter(student__classes=klass, outcome="completed", objective_met=False)
-        .alias(last_pass=Subquery(last_pass))
-        .filter(Q(last_pass__isnull=True) | Q(received_at__gt=F("last_pass")))
-        .order_by()
-        .values("student")
-        .annotate(since=Min("received_at"))
-    )
-    return {r["student"]: r["since"] for r in rows}
 
 
 # --- Views of the snapshot --------------------------------------------------------

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from diagnostics.report_view import report_context
 from learning import dashboard, exports
 from learning.charts import class_charts
 from learning.forms import DashboardFilterForm, ReviewForm, SelfAssessmentForm, SignupForm
@@ -344,11 +345,14 @@ def _student_page(
     for _, rows in modules:
         for row in rows:
             row.form = bound if bound and bound.objective_id == row.objective.pk else None
+    reports = dashboard.student_reports(student=student)
+    latest = next((e.report for e in reports if e.report.outcome == "completed"), None)
     context = {
         "klass": klass,
         "student": student,
         "modules": modules,
-        "reports": dashboard.student_reports(student=student),
+        "reports": reports,
+        "latest": latest and report_context(latest),
     }
     return render(request, STUDENT_TEMPLATE, context, status=status)
 
