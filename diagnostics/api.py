@@ -96,6 +96,8 @@ def _read_json(request: HttpRequest) -> tuple[bytes, object] | JsonResponse:
         data = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(400, "malformed JSON", detail=str(exc)[:300])
+    except RecursionError:  # e.g. [[[[...]]]] thousands deep; no report nests like that
+        return _error(400, "malformed JSON", detail="nested too deeply")
     return body, data
 
 

@@ -155,6 +155,8 @@ def test_an_actual_body_over_the_limit_is_413(client, token):
         b"",
         b"[1, 2]",
         b'"a string"',
+        b"[" * 5000 + b"]" * 5000,  # deeper than Python's recursion limit
+        b'{"report": ' + b"[" * 5000 + b"]" * 5000 + b"}",
     ],
 )
 def test_malformed_bodies_are_400(client, token, body):
