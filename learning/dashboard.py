@@ -18,7 +18,6 @@ from datetime import timezone as dt_timezone
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -46,17 +45,11 @@ SORTS = {
 NO_GPU = "(no report yet)"
 EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 
-# The few facts of a report the dashboard shows; the database extracts them.
+# The parts of a report the dashboard reads. Each key extraction makes PostgreSQL
+# decompress the stored JSON again, so they are few and the picking is in Python.
 REPORT_FIELDS = {
-    "gpu_nvml": KT("facts__nvml__devices__0__name"),
-    "gpu_torch": KT("facts__torch__devices__0__name"),
-    "vram_nvml": KT("facts__nvml__devices__0__memory_total"),
-    "vram_torch": KT("facts__torch__devices__0__total_memory"),
-    "driver": KT("facts__nvml__driver_version"),
-    "torch_version": KT("facts__torch__version"),
-    "torch_cuda": KT("facts__torch__cuda"),
-    "torch_hip": KT("facts__torch__hip"),
-    "torch_importable": F("facts__torch__importable"),
+    "nvml": F("facts__nvml"),
+    "torch": F("facts__torch"),
     "bench": F("facts__bench__results"),
     "checks": F("verdict__checks"),
 }
@@ -299,27 +292,24 @@ def latest_report_summaries(ids: list[int]) -> dict[int, GpuSummary]:
     return {r["pk"]: gpu_summary(r) for r in rows}
 
 
-def _text(value) -> str:
-    # A JSON null can come back as the text "null" from SQLite's key extraction.
-    return "" if value in (None, "null") else str(value)
+def _first_device(section: dict) -> dict:
+    devices = section.get("devices") or [{}]
+    return devices[0] if isinstance(devices[0], dict) else {}
 
 
 def gpu_summary(row: dict) -> GpuSummary:
-    vram = _number(row["vram_nvml"]) or _number(row["vram_torch"])
-    torch_facts = {
-        "importable": row["torch_importable"] in (True, "true", 1),
-        "cuda": _text(row["torch_cuda"]),
-        "hip": _text(row["torch_hip"]),
-    }
+    nvml, torch = row["nvml"] or {}, row["torch"] or {}
+    nvml_gpu, torch_gpu = _first_device(nvml), _first_device(torch)
+    vram = _number(nvml_gpu.get("memory_total")) or _number(torch_gpu.get("total_memory"))
     return GpuSummary(
         report_id=str(row["report_id"]),
         received_at=row["received_at"],
         objective_met=row["objective_met"],
-        gpu=_text(row["gpu_nvml"]) or _text(row["gpu_torch"]) or "no GPU found",
+        gpu=nvml_gpu.get("name") or torch_gpu.get("name") or "no GPU found",
         vram_gib=round(vram / 2**30, 1) if vram else None,
-        driver=_text(row["driver"]) or "",
-        torch=_text(row["torch_version"]) or "",
-        build=torch_build({"torch": torch_facts}),
+        driver=nvml.get("driver_version") or "",
+        torch=torch.get("version") or "",
+        build=torch_build({"torch": torch}),
         bf16=_bench(row["bench"], "matmul-bf16"),
         fp32=_bench(row["bench"], "matmul-fp32"),
         failing=tuple(
