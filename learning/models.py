@@ -10,7 +10,9 @@ class Module(models.Model):
     """A knowledge module, imported from one Markdown page of a course."""
 
     slug = models.SlugField(max_length=200, unique=True)
-    source_path = models.CharField(max_length=500, unique=True, help_text="Path relative to the course folder.")
+    source_path = models.CharField(
+        max_length=500, unique=True, help_text="Path relative to the course folder."
+    )
     title = models.CharField(max_length=300)
     sort = models.IntegerField(null=True, blank=True)
     intro_html = models.TextField(blank=True)
@@ -37,7 +39,9 @@ class Section(models.Model):
 
     class Meta:
         ordering = ["module", "order"]
-        constraints = [models.UniqueConstraint(fields=["module", "order"], name="section_order_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["module", "order"], name="section_order_unique")
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -69,7 +73,9 @@ class Resource(models.Model):
         VIDEO = "video", "Video"
 
     module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="resources")
-    section = models.ForeignKey(Section, on_delete=models.SET_NULL, null=True, blank=True, related_name="resources")
+    section = models.ForeignKey(
+        Section, on_delete=models.SET_NULL, null=True, blank=True, related_name="resources"
+    )
     order = models.PositiveIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
     title = models.CharField(max_length=500)
@@ -77,7 +83,9 @@ class Resource(models.Model):
     material_type = models.CharField(max_length=200, blank=True)
     developer = models.CharField(max_length=200, blank=True)
     time_text = models.CharField(max_length=100, blank=True)
-    minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Parsed from time_text where possible.")
+    minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Parsed from time_text where possible."
+    )
     level = models.CharField(max_length=100, blank=True)
     extra = models.JSONField(default=dict, blank=True, help_text="Other table columns, by header.")
     key = models.CharField(max_length=500)
@@ -105,13 +113,13 @@ class Klass(models.Model):
         verbose_name_plural = "classes"
         ordering = ["name"]
 
+    def __str__(self) -> str:
+        return self.name
+
     def save(self, *args, **kwargs):
         if not self.invite_code:
             self.invite_code = new_invite_code()
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 def new_invite_code() -> str:
@@ -136,7 +144,9 @@ class ObjectiveProgress(models.Model):
         CONFIRMED = "confirmed", "Confirmed by an instructor"
         RETURNED = "returned", "Returned by an instructor"
 
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="objective_progress")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="objective_progress"
+    )
     objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="progress")
     confidence = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
@@ -157,12 +167,17 @@ class ObjectiveProgress(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["student", "objective"], name="objective_progress_unique"),
+            models.UniqueConstraint(
+                fields=["student", "objective"], name="objective_progress_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=5),
                 name="confidence_1_to_5",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.student} · {self.objective}"
 
     @property
     def review_current(self) -> bool:
@@ -184,9 +199,16 @@ class ObjectiveProgress(models.Model):
 
 
 class ResourceProgress(models.Model):
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resource_progress")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resource_progress"
+    )
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="progress")
     done_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["student", "resource"], name="resource_progress_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["student", "resource"], name="resource_progress_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} · {self.resource}"
