@@ -31,6 +31,12 @@ REQUIRED = (
     "conda-env", "torch-importable", "torch-cuda-build", "driver-present", "gpu-visible",
     "cuda-tensor-op",
 )
+# The oldest GPU any PyTorch wheel still has kernels for: sm_37 (Tesla K80) in the CUDA 11.8 ones.
+MIN_CAPABILITY = (3, 7)
+TOO_OLD_GPU_HINT = (
+    "This GPU ({sm}) is older than every current PyTorch build supports (they need sm_37 or "
+    "newer): no install fixes that. Use a newer NVIDIA GPU or a course server / Colab."
+)
 ENV_NAME = "torch-gpu"
 CREATE_ENV = f"conda create -n {ENV_NAME} python=3.11 -y && conda activate {ENV_NAME}"
 WHEEL_INDEX = "https://download.pytorch.org/whl"
@@ -111,9 +117,35 @@ def wheel_tag(report: Report) -> str:
     return "cu126"
 
 
+def reinstall_torch(report: Report, tag: str) -> str:
+    """Replace torch with the `tag` wheel; a conda-installed torch is removed by conda first."""
+    conda_names = " ".join(n for n in ("pytorch", "torchvision", "torchaudio", "pytorch-cuda")
+                           if conda_record(report, n))
+    remove = f"conda remove -y --force {conda_names}" if conda_names \
+        else "python -m pip uninstall -y torch"
+    return f"{remove} && python -m pip install torch --index-url {WHEEL_INDEX}/{tag}"
+
+
 def pip_cuda_install(report: Report) -> str:
-    return (f"python -m pip uninstall -y torch && "
-            f"python -m pip install torch --index-url {WHEEL_INDEX}/{wheel_tag(report)}")
+    return reinstall_torch(report, wheel_tag(report))
+
+
+def driver_runs_tag(report: Report) -> str | None:
+    """The newest CUDA wheel this driver runs, or None when it runs none (or is unknown)."""
+    driver = version_tuple(report.nvml.driver_version)
+    column = 1 if windows_driver(report) else 0
+    if not driver:
+        found = re.search(r"found version (\d+)", warnings_text(report))
+        if not found:
+            return None
+        # torch's "found version 11040" is the newest CUDA the driver runs (CUDA 11.4).
+        driver_cuda = int(found.group(1))
+        return "cu126" if driver_cuda >= 12000 else "cu118" if driver_cuda > 11000 else None
+    if driver >= version_tuple(MIN_DRIVER[12][column]):
+        return wheel_tag(report)
+    if driver >= version_tuple(MIN_DRIVER[11][column]):
+        return "cu118"
+    return None
 
 
 def unset_command(report: Report, name: str) -> str:
@@ -337,13 +369,21 @@ def check_driver_present(report: Report) -> Check:
         return Check(id="driver-present", status="fail",
                      summary="the NVIDIA driver is installed but not loaded", evidence=evidence,
                      hint=WSL_DRIVER_HINT if report.host.wsl else
-                     "`sudo modprobe nvidia`; if Secure Boot blocks it, enroll the driver's MOK "
-                     "key or disable Secure Boot; then reboot and check `nvidia-smi`.")
+                     "`sudo modprobe nvidia`; if it says 'Module nvidia not found' (usual after a "
+                     "kernel update), rebuild the module: `sudo dkms autoinstall` (or reinstall "
+                     "the driver: `sudo ubuntu-drivers install`); if Secure Boot blocks it, enroll "
+                     "the driver's MOK key; then reboot and check `nvidia-smi`.")
     if "LibRmVersionMismatch" in error:
         return Check(id="driver-present", status="fail",
                      summary="the driver library and kernel module versions differ "
                              "(usually after a driver update without a reboot)",
                      evidence=evidence, hint="Reboot, then check `nvidia-smi`.")
+    if "NoPermission" in error:
+        return Check(id="driver-present", status="fail",
+                     summary="no permission to use the NVIDIA device files", evidence=evidence,
+                     hint="Check `ls -l /dev/nvidia*`; add yourself to their group "
+                          "(`sudo usermod -aG video $USER`, then log in again), or ask the "
+                          "machine's admin.")
     if "LibraryNotFound" in error or "no NVIDIA driver" in warnings_text(report):
         return Check(id="driver-present", status="fail",
                      summary="no NVIDIA driver found (NVML library missing)", evidence=evidence,
@@ -354,7 +394,10 @@ def check_driver_present(report: Report) -> Check:
                      hint="`python -m pip install nvidia-ml-py`")
     return Check(id="driver-present", status="fail",
                  summary=f"NVML cannot talk to the driver ({error or 'unknown error'})",
-                 evidence=evidence, hint=no_driver_hint(report))
+                 evidence=evidence,
+                 hint="Run `nvidia-smi` to see the driver's own error, and reboot; if it still "
+                      "fails, reinstall the driver. " + no_driver_hint(report).replace(
+                          "Install the NVIDIA driver: ", ""))
 
 
 def check_driver_new_enough(report: Report) -> Check:
@@ -392,14 +435,37 @@ def check_driver_new_enough(report: Report) -> Check:
 
 
 def driver_update_hint(report: Report, needed: str | None) -> str:
-    at_least = f" to ≥ {needed}" if needed else ""
-    where = "on Windows (not inside WSL)" if report.host.wsl else ""
-    older = ""
-    if version_tuple(report.nvml.driver_version) >= version_tuple(MIN_DRIVER[11][0]):
-        older = (f" Or install a torch built for CUDA 11.8, which this driver runs: "
-                 f"`python -m pip uninstall -y torch && python -m pip install torch "
-                 f"--index-url {WHEEL_INDEX}/cu118`")
-    return f"Update the NVIDIA driver {where}{at_least}, then reboot.{older}".replace("  ", " ")
+    major = cuda_major(report)
+    if needed is None and major in MIN_DRIVER:
+        needed = MIN_DRIVER[major][1 if windows_driver(report) else 0]
+    parts = ["Update the NVIDIA driver"]
+    if report.host.wsl:
+        parts.append("on Windows (not inside WSL)")
+    if needed:
+        parts.append(f"to ≥ {needed}")
+    hint = " ".join(parts) + ", then reboot."
+    tag = driver_runs_tag(report)
+    # Only a wheel for an older CUDA than torch's own is an alternative to the update.
+    if tag and major is not None and version_tuple(tag)[0] // 10 < major:
+        cuda = {"cu118": "11.8", "cu126": "12.6", "cu128": "12.8"}[tag]
+        hint += (f" Or install a torch built for CUDA {cuda}, which this driver runs: "
+                 f"`{reinstall_torch(report, tag)}`")
+    return hint
+
+
+def cvd_hides_all(cvd: str, report: Report) -> bool:
+    """Does CUDA_VISIBLE_DEVICES select no GPU? CUDA reads it up to its first invalid entry."""
+    first = cvd.split(",")[0].strip()
+    if first.isdigit():
+        count = len(report.nvml.devices)
+        return bool(count) and int(first) >= count
+    if first.startswith(("GPU-", "MIG-")):
+        uuids = [d.uuid for d in report.nvml.devices if d.uuid]
+        # Hashed UUIDs can't be compared: then the GPU list is taken as unknown.
+        if uuids and all(u.startswith(("GPU-", "MIG-")) for u in uuids):
+            return not any(u.startswith(first) for u in uuids)
+        return True
+    return True  # "", "-1", "none", "NoDevFiles", a typo
 
 
 def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
@@ -419,7 +485,7 @@ def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
         if earlier[cause].status == "fail":
             return Check(id="gpu-visible", status="skip", summary=f"see {cause}",
                          evidence=evidence)
-    if cvd is not None:
+    if cvd is not None and cvd_hides_all(cvd, report):
         return Check(id="gpu-visible", status="fail",
                      summary=f"CUDA_VISIBLE_DEVICES={cvd!r} hides every GPU from torch",
                      evidence=evidence,
@@ -448,16 +514,22 @@ def check_arch_supported(report: Report) -> Check:
         return Check(id="arch-supported", status="pass",
                      summary="torch has kernels for every GPU's architecture", evidence=evidence)
     name, major, minor = missing[0]
-    newest = max((version_tuple(x)[0] for x in archs if version_tuple(x)), default=0)
+    summary = (f"{name} is sm_{major}{minor}, which this torch has no kernels for "
+               "(\"no kernel image is available\")")
+    if (major, minor) < MIN_CAPABILITY:
+        return Check(id="arch-supported", status="fail", summary=summary, evidence=evidence,
+                     hint=TOO_OLD_GPU_HINT.format(sm=f"sm_{major}{minor}"))
+    return Check(id="arch-supported", status="fail", summary=summary, evidence=evidence,
+                 hint=arch_install_hint(report, major, minor))
+
+
+def arch_install_hint(report: Report, major: int, minor: int) -> str:
+    if (major, minor) < MIN_CAPABILITY:
+        return TOO_OLD_GPU_HINT.format(sm=f"sm_{major}{minor}")
+    newest = max((version_tuple(x)[0] for x in report.torch.arch_list if version_tuple(x)),
+                 default=0)
     tag = "cu128" if major * 10 + minor > newest else "cu118"
-    return Check(
-        id="arch-supported", status="fail",
-        summary=f"{name} is sm_{major}{minor}, which this torch has no kernels for "
-                "(\"no kernel image is available\")",
-        evidence=evidence,
-        hint=f"Install a torch build that includes sm_{major}{minor}: `python -m pip uninstall -y "
-             f"torch && python -m pip install torch --index-url {WHEEL_INDEX}/{tag}`",
-    )
+    return f"Install a torch build that includes sm_{major}{minor}: `{reinstall_torch(report, tag)}`"
 
 
 def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
@@ -474,10 +546,26 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
                      summary=f"{dtypes} matmuls on the GPU match a float64 CPU reference",
                      evidence=evidence)
     first = bad[0]
-    if first.error and "no kernel image" in first.error:
+    error = first.error or ""
+    if "no kernel image" in error:
+        devices = capabilities(report)
+        hint = arch.hint or (arch_install_hint(report, devices[0][1], devices[0][2]) if devices
+                             else f"`{pip_cuda_install(report)}`")
         return Check(id="cuda-tensor-op", status="fail",
                      summary="the GPU has no kernels for this torch (\"no kernel image\")",
-                     evidence=evidence, hint=arch.hint)
+                     evidence=evidence, hint=hint)
+    if "out of memory" in error:
+        return Check(id="cuda-tensor-op", status="fail",
+                     summary="the GPU ran out of memory for a small test matmul",
+                     evidence=evidence,
+                     hint="Other processes hold the GPU's memory: list them with `nvidia-smi`, "
+                          "close them (or restart the Jupyter kernels), then run the check again.")
+    if "busy or unavailable" in error:
+        return Check(id="cuda-tensor-op", status="fail",
+                     summary="the GPU is busy or unavailable (exclusive compute mode or in use)",
+                     evidence=evidence,
+                     hint="Check `nvidia-smi` for the compute mode and other processes; "
+                          "`sudo nvidia-smi -c 0` restores the default mode.")
     what = first.error or f"a relative error of {first.rel_err:.1e}"
     return Check(id="cuda-tensor-op", status="fail",
                  summary=f"a {first.dtype} matmul on the GPU gave {what}", evidence=evidence,
