@@ -153,6 +153,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed log-ins allowed per user name and client address, per window (seconds).
+LOGIN_THROTTLE_ATTEMPTS = env_int("LOGIN_THROTTLE_ATTEMPTS", 5)
+LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
+AUTHENTICATION_BACKENDS = ["learning.auth.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "learning:my_modules"
 LOGOUT_REDIRECT_URL = "login"
@@ -239,6 +243,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The cache holds the API's rate-limit counters, so it must be shared by every
 # server process: Redis when Celery uses Redis, else files under var/.
@@ -263,6 +268,10 @@ else:
 # filesystem default, only a worker on this machine can).
 TORCHREADY_PUBLIC_URL = (env_str("TORCHREADY_PUBLIC_URL") or "").rstrip("/")
 TORCHREADY_WORKER_BROKER_URL = env_str("TORCHREADY_WORKER_BROKER_URL") or CELERY_BROKER_URL
+# Where the server enqueues students' runs, when that is not its own broker: in
+# the compose deployment, a Redis database that students' workers may use while
+# the server's own queues live in another (README: the shared broker).
+DIAGNOSTICS_STUDENT_BROKER_URL = env_str("STUDENT_BROKER_URL") or ""
 DIAGNOSTICS_QUEUE_PREFIX = env_str("DIAGNOSTICS_QUEUE_PREFIX") or "torchready.student."
 # A queued run no worker takes in this many seconds expires; a claimed run gets
 # the check's own time limit plus this grace before it counts as lost.

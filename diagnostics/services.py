@@ -85,8 +85,9 @@ def _enqueue(*, run_id: int, mode: str, queue: str) -> None:
         # and visibly when the broker is down, not hang the request.
         # Django's settings name the broker (Celery's own conf prefers the
         # environment variable, which settings may override).
+        broker_url = settings.DIAGNOSTICS_STUDENT_BROKER_URL or settings.CELERY_BROKER_URL
         with app.connection_for_write(
-            settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+            broker_url, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
         ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             app.send_task(

@@ -7,10 +7,11 @@ email we have no backend for.
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from learning import views
+from learning import auth, views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # Throttled: too many failed attempts answer 429 (the admin's log-in shares the backend).
+    path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
 ]

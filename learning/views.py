@@ -108,7 +108,7 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
         except InvalidInviteCode as exc:  # the class went away since the form checked it
             form.add_error("invite_code", exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="learning.auth.ThrottledModelBackend")
             messages.success(request, f"Welcome, {user.username}! You have joined your class.")
             return redirect("learning:my_modules")
     status = 400 if form.errors else 200

@@ -5,6 +5,7 @@ browser tests: `browser` and a fresh `page` per test.
 """
 
 import os
+import uuid
 
 import pytest
 from django.utils import timezone
@@ -22,6 +23,16 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@pytest.fixture(autouse=True)
+def own_cache_keys(settings):
+    """Each test its own cache key prefix: counters (log-in throttling, API rate
+    limits) never carry over from another test or another run of the suite."""
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"}
+        for name, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture
