@@ -516,9 +516,6 @@ def check_arch_supported(report: Report) -> Check:
     name, major, minor = missing[0]
     summary = (f"{name} is sm_{major}{minor}, which this torch has no kernels for "
                "(\"no kernel image is available\")")
-    if (major, minor) < MIN_CAPABILITY:
-        return Check(id="arch-supported", status="fail", summary=summary, evidence=evidence,
-                     hint=TOO_OLD_GPU_HINT.format(sm=f"sm_{major}{minor}"))
     return Check(id="arch-supported", status="fail", summary=summary, evidence=evidence,
                  hint=arch_install_hint(report, major, minor))
 
@@ -529,7 +526,8 @@ def arch_install_hint(report: Report, major: int, minor: int) -> str:
     newest = max((version_tuple(x)[0] for x in report.torch.arch_list if version_tuple(x)),
                  default=0)
     tag = "cu128" if major * 10 + minor > newest else "cu118"
-    return f"Install a torch build that includes sm_{major}{minor}: `{reinstall_torch(report, tag)}`"
+    return (f"Install a torch build that includes sm_{major}{minor}: "
+            f"`{reinstall_torch(report, tag)}`")
 
 
 def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
