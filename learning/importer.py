@@ -47,7 +47,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.tasklists import tasklists_plugin
 
 # Bump when parsing or rendering changes, so that re-imports refresh every page.
-IMPORTER_VERSION = "2"
+IMPORTER_VERSION = "3"
 
 _md = MarkdownIt("commonmark", {"html": True}).enable("table").use(tasklists_plugin)
 
@@ -141,6 +141,12 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "it cannot be parsed"
+        # "found unexpected end of stream" points at the closing `---` and hides the cause:
+        # an unclosed quote opened earlier, which YAML names as the context with its line.
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        unclosed = "end of stream" in problem and context and start and mark
+        if unclosed and start.line != mark.line:
+            problem = f"{problem} ({context} opened on line {start.line + 2})"
         raise PageError(
             f"front matter is not valid YAML: {problem}", mark and mark.line + 2
         ) from None
@@ -198,6 +204,8 @@ def parse_minutes(text: str) -> int | None:
     Anything else ("... hours", "a weekend", a bare number) has no estimate.
     """
     value = text.strip().lower()
+    # "1h30", "1 hr 30": minutes after hours may go without their unit.
+    value = re.sub(r"(\d\s*(?:h|hrs?|hours?))\s*(\d{1,2})$", r"\1 \2 min", value)
     parts = list(_TIME_PART.finditer(value))
     leftover = _TIME_PART.sub("", value).strip(" ~≈+,.")
     if not parts or re.sub(r"\b(and|approx|about|ca|circa)\b", "", leftover).strip(" ~≈+,."):
@@ -623,6 +631,22 @@ def _group_objectives(lists: list[tuple[str, list[ParsedObjective]]]) -> list[Pa
     return result
 
 
+_MARKDOWN_IN_HTML = re.compile(
+    r"^([ \t]{0,3}<(?:div|details|section|aside|article)\b[^>\n]*"
+    r"\smarkdown\s*=\s*[\"']?(?:1|block)[\"']?[^>\n]*>)[ \t]*\n(?=[ \t]*\S)",
+    re.M | re.I,
+)
+
+
+def _open_markdown_blocks(body: str) -> str:
+    """kramdown's `<div markdown="1">`: a blank line after the tag, so its inside is Markdown.
+
+    CommonMark ends an HTML block only at a blank line, so without one the
+    callout's **bold** and lists would show as raw Markdown.
+    """
+    return _MARKDOWN_IN_HTML.sub(r"\1\n\n", body) if "markdown" in body else body
+
+
 def parse_page(
     text: str, *, base_url: str = "", page_dir: str = "", fallback_title: str = ""
 ) -> ParsedPage:
@@ -631,7 +655,7 @@ def parse_page(
     sort = front_matter_sort(meta, text)
     if not body.strip() and not meta:
         raise NotACoursePage("empty file")
-    tokens = _md.parse(body)
+    tokens = _md.parse(_open_markdown_blocks(body))
     _emojize_tokens(tokens)
     blocks = _blocks(tokens)
     title_index, title = _title(blocks)

@@ -120,10 +120,17 @@ def _verifier(objective: ParsedObjective, bindings: Bindings) -> str:
 # Entry points
 
 
+# Folders of a course repository that hold no course pages: a Jekyll site's build
+# output and templates, and installed gems or npm packages (full of README.md files).
+NOT_COURSE_FOLDERS = frozenset(
+    {"_site", "_includes", "_layouts", "_sass", "node_modules", "vendor", "__pycache__"}
+)
+
+
 def import_course(
     *, directory: Path, dry_run: bool = False, base_url: str | None = None
 ) -> CourseSummary:
-    """Import every `*.md` page below `directory` (hidden folders left out)."""
+    """Import every `*.md` page below `directory` (hidden and NOT_COURSE_FOLDERS left out)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CourseError(f"{directory}: no such folder")
@@ -132,7 +139,11 @@ def import_course(
         for path in directory.rglob("*")
         if path.suffix.lower() == ".md"
         and path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
+        and not any(
+            part.startswith(".") or part in NOT_COURSE_FOLDERS
+            for part in path.relative_to(directory).parts[:-1]
+        )
+        and not path.name.startswith(".")
     )
     return CourseSummary(_import(pages, directory, dry_run, base_url), dry_run=dry_run)
 
