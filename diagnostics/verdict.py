@@ -428,6 +428,14 @@ def check_driver_new_enough(report: Report) -> Check:
         return Check(id="driver-new-enough", status="pass",
                      summary=f"driver {driver} runs CUDA {major}.x (needs ≥ {needed})",
                      evidence=evidence)
+    cuda_results = [c for c in report.correctness if c.device == "cuda"]
+    if cuda_results and all(c.ok for c in cuda_results):
+        # CUDA's forward-compatibility package lets an older (datacenter) driver run a newer
+        # runtime; the GPU computed correctly, so the table's minimum is advice, not a blocker.
+        return Check(id="driver-new-enough", status="warn",
+                     summary=f"driver {driver} is below the usual minimum {needed} for CUDA "
+                             f"{major}.x, but CUDA ran correctly (forward compatibility?)",
+                     evidence=evidence, hint=driver_update_hint(report, needed))
     return Check(id="driver-new-enough", status="fail",
                  summary=f"driver {driver} is too old for torch's CUDA {report.torch.cuda} "
                          f"(needs ≥ {needed})",

@@ -31,7 +31,7 @@ def test_driver_versions_compare_as_numbers_not_strings():
     ("Linux", "525.60.13", "pass"), ("Linux", "520.61.05", "fail"),
 ])
 def test_windows_and_linux_have_their_own_minimum_drivers(system, driver, expected):
-    report = h100()
+    report = h100(correctness=[])  # a driver too old for torch's CUDA runs no CUDA op
     report.host.system = system
     report.nvml.driver_version = driver
     assert status(report, "driver-new-enough") == expected
@@ -42,7 +42,7 @@ def test_windows_and_linux_have_their_own_minimum_drivers(system, driver, expect
     ("13.0", "575.57.08", "fail"), ("13.0", "580.65.06", "pass"),
 ])
 def test_each_cuda_major_has_its_minimum_driver(cuda, driver, expected):
-    report = h100()
+    report = h100(correctness=[])
     report.torch.cuda = cuda
     report.nvml.driver_version = driver
     assert status(report, "driver-new-enough") == expected
@@ -272,6 +272,7 @@ def test_a_median_outside_its_spread_is_implausible():
 def test_wsl_compares_the_windows_driver_against_the_windows_minimum():
     report = fixture_report("rtx3060_laptop_wsl_ok")
     report.nvml.driver_version = "526.98"  # a Windows driver: below 527.41
+    report.correctness = []
     check = judge(report).check("driver-new-enough")
     assert check.status == "fail" and "527.41" in check.summary
     assert "on Windows (not inside WSL)" in check.hint
@@ -295,3 +296,15 @@ def test_a_mixed_install_that_breaks_the_import_is_still_named():
     verdict = judge(report)
     assert verdict.check("torch-importable").status == "fail"
     assert verdict.check("no-mixed-torch").status == "fail"
+
+
+def test_an_old_driver_that_ran_cuda_correctly_is_a_warning_not_a_blocker():
+    # CUDA's forward-compatibility package runs a newer runtime on an older datacenter driver.
+    report = h100()
+    report.nvml.driver_version = "520.61.05"
+    check = judge(report).check("driver-new-enough")
+    assert check.status == "warn" and "forward compatibility" in check.summary
+    assert judge(report).objective_met
+    report.correctness = []
+    assert status(report, "driver-new-enough") == "fail"
+    assert not judge(report).objective_met
