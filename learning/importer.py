@@ -47,7 +47,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.tasklists import tasklists_plugin
 
 # Bump when parsing or rendering changes, so that re-imports refresh every page.
-IMPORTER_VERSION = "3"
+IMPORTER_VERSION = "4"
 
 _md = MarkdownIt("commonmark", {"html": True}).enable("table").use(tasklists_plugin)
 
@@ -648,13 +648,21 @@ def _open_markdown_blocks(body: str) -> str:
 
 
 def parse_page(
-    text: str, *, base_url: str = "", page_dir: str = "", fallback_title: str = ""
+    text: str,
+    *,
+    base_url: str = "",
+    page_dir: str = "",
+    fallback_title: str = "",
+    readme: bool = False,
 ) -> ParsedPage:
     """Parse one decoded course page. Raises PageError or NotACoursePage."""
     meta, body = split_front_matter(text)
     sort = front_matter_sort(meta, text)
     if not body.strip() and not meta:
         raise NotACoursePage("empty file")
+    if readme and not meta:
+        # Course pages carry front matter (sort); a bare README is the repository's notes.
+        raise NotACoursePage("a README without front matter: repository notes, not a page")
     tokens = _md.parse(_open_markdown_blocks(body))
     _emojize_tokens(tokens)
     blocks = _blocks(tokens)
@@ -697,6 +705,7 @@ def parse_file(raw: bytes, source_path: str, base_url: str) -> ParsedPage | Valu
             base_url=base_url,
             page_dir=str(path.parent).strip("."),
             fallback_title=path.stem.replace("-", " ").replace("_", " "),
+            readme=path.stem.lower() == "readme",
         )
     except (PageError, NotACoursePage) as exc:
         return exc

@@ -7,7 +7,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learning.importer import NotACoursePage, PageError, decode, parse_minutes, parse_page
+from learning.importer import (
+    NotACoursePage,
+    PageError,
+    ParsedPage,
+    decode,
+    parse_file,
+    parse_minutes,
+    parse_page,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "content" / "modules" / "virtual-environments-pytorch.md"
@@ -415,3 +423,14 @@ def test_any_text_parses_without_crashing_or_unsafe_html(pieces):
     assert "<script" not in lowered
     assert not re.search(r"<[^>]*\s(href|src)=\"\s*javascript:", lowered)
     assert not re.search(r"<[^>]*\son[a-z]+\s*=", lowered)  # no event handlers
+
+
+def test_a_readme_without_front_matter_is_skipped_as_repository_notes():
+    result = parse_file(b"# Course material\n\nBuild with `jekyll serve`.\n", "README.md", "")
+    assert isinstance(result, NotACoursePage)
+    assert "README" in str(result)
+
+
+def test_a_readme_with_front_matter_is_a_course_page():
+    page = parse_file(b"---\nsort: 1\n---\n# Part 1\n\nIntro.\n", "part-1/README.md", "")
+    assert isinstance(page, ParsedPage) and page.title == "Part 1"
