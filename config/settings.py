@@ -243,7 +243,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat's own bookkeeping (last run times); the folder must exist before beat opens it.
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # The cache holds the API's rate-limit counters, so it must be shared by every
 # server process: Redis when Celery uses Redis, else files under var/.

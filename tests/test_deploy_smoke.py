@@ -1,0 +1,349 @@
+"""The compose deployment, run natively: CI can't run Docker, so this test takes
+each service's command from docker-compose.yml and runs that very command here,
+against the local PostgreSQL and a private Redis started with the compose
+service's own script (users, passwords and databases as in production).
+
+Then it smoke-tests the running services as a class would: an instructor and a
+student log in, the student's worker (started with the page's command) runs a
+check through the students' Redis user, and the instructor reads the dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.diagnostics.pipeline.processes import Worker, free_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+BIN = Path(sys.executable).parent
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "a-long-smoke-password-1"
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="runs in the PostgreSQL pass of .ci/run (set DATABASE_URL to a PostgreSQL URL)",
+)
+
+
+def test_the_compose_file_has_every_service_with_health_checks_and_volumes():
+    assert set(SERVICES) == {"db", "redis", "migrate", "web", "worker", "beat"}
+    for name in ("db", "redis", "web", "worker"):
+        assert SERVICES[name]["healthcheck"]["test"], name
+    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata"}
+    for name in ("web", "worker", "beat"):
+        assert SERVICES[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+    # The server's queues and the students' workers use different Redis users and databases.
+    env = SERVICES["web"]["environment"]
+    assert env["CELERY_BROKER_URL"].startswith("redis://server:")
+    assert env["CELERY_BROKER_URL"].endswith("/1")
+    assert env["STUDENT_BROKER_URL"].endswith("/0")
+    example = _env_file(ROOT / ".env.example")
+    assert "rediss://worker:" in example["TORCHREADY_WORKER_BROKER_URL"]
+
+
+def test_docker_validates_the_compose_file_where_it_can():
+    docker = shutil.which("docker")
+    if (
+        docker is None
+        or subprocess.run([docker, "compose", "version"], capture_output=True).returncode
+    ):
+        pytest.skip("no docker compose client here; the commands are checked natively below")
+    result = subprocess.run(
+        [docker, "compose", "--env-file", ".env.example", "config", "--quiet"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+class Services:
+    """Runs compose service commands natively and remembers exactly what it ran."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.ran: dict[str, list[str]] = {}
+
+    def argv(self, command: list[str]) -> list[str]:
+        # The image's PATH has python, gunicorn and celery; here they are the venv's.
+        exe = BIN / command[0]
+        return [str(exe) if exe.exists() else command[0], *command[1:]]
+
+    def start(self, name: str, env: dict, command: list[str] | None = None) -> subprocess.Popen:
+        argv = self.argv(command or SERVICES[name]["command"])
+        self.ran[name] = argv
+        log = (self.tmp / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.procs[name] = proc
+        return proc
+
+    def run(self, name: str, env: dict, timeout: float = 120) -> None:
+        proc = self.start(name, env)
+        assert proc.wait(timeout=timeout) == 0, self.log(name)
+
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    pairs = (
+        line.split("=", 1)
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _interpolate(value: str, variables: dict[str, str]) -> str:
+    """Compose's ${NAME}, ${NAME:-default} and ${NAME:?message}, enough for our file."""
+    import re
+
+    def one(match: re.Match) -> str:
+        name, _, rest = match.group(1).partition(":")
+        if rest.startswith("-"):
+            return variables.get(name) or rest[1:]
+        return variables[name]
+
+    return re.sub(r"\$\{([^}]+)\}", one, value)
+
+
+@pytest.fixture
+def smoke_db():
+    import psycopg
+
+    name = f"torchready_smoke_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgres://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def services(tmp_path):
+    running = Services(tmp_path)
+    yield running
+    running.stop()
+
+
+def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db, tmp_path):
+    secrets_ = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "POSTGRES_PASSWORD": secrets.token_hex(16),
+        "REDIS_SERVER_PASSWORD": secrets.token_hex(16),
+        "REDIS_WORKER_PASSWORD": secrets.token_hex(16),
+    }
+    redis_port, web_port = free_port(), free_port()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
+    base.pop("DATABASE_URL", None)
+
+    # Redis: the compose service's script, on a free port, keeping nothing on disk.
+    redis_env = {
+        **base,
+        **{k: _interpolate(v, secrets_) for k, v in SERVICES["redis"]["environment"].items()},
+        "REDIS_PORT": str(redis_port),
+        "REDIS_DIR": str(tmp_path),
+        "REDIS_APPENDONLY": "no",
+        "REDIS_ACL_FILE": str(tmp_path / "users.acl"),
+    }
+    services.start("redis", redis_env)
+    import redis
+
+    server_redis = redis.Redis(
+        port=redis_port, username="server", password=secrets_["REDIS_SERVER_PASSWORD"]
+    )
+    wait_for(lambda: _pings(server_redis), 20, "redis to start")
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=redis_port).ping()  # no default user
+    worker_redis = redis.Redis(
+        port=redis_port, username="worker", password=secrets_["REDIS_WORKER_PASSWORD"]
+    )
+    with pytest.raises(redis.ResponseError, match="no permissions"):
+        worker_redis.execute_command("SELECT", 1)  # students can't reach the server's queues
+    with pytest.raises(redis.ResponseError, match="no permissions"):
+        worker_redis.flushall()
+
+    # The app services' environment: .env (from .env.example) plus the compose
+    # file's own entries, with the compose network's host names pointed here.
+    env = {
+        **base,
+        **_env_file(ROOT / ".env.example"),
+        **secrets_,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{web_port}",
+        "TORCHREADY_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+        "TORCHREADY_WORKER_BROKER_URL": (
+            f"redis://worker:{secrets_['REDIS_WORKER_PASSWORD']}@127.0.0.1:{redis_port}/0"
+        ),
+        # No TLS proxy on this machine: plain HTTP, like a reverse proxy's upstream.
+        "BEHIND_TLS_PROXY": "0",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_COOKIES": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "TORCHREADY_VAR_DIR": str(tmp_path / "var"),
+        "GUNICORN_BIND": f"127.0.0.1:{web_port}",
+        "GUNICORN_ACCESS_LOG": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for key, value in SERVICES["web"]["environment"].items():
+        value = _interpolate(value, secrets_)
+        env[key] = value.replace("@redis:6379/", f"@127.0.0.1:{redis_port}/")
+    assert env["DATABASE_URL"].startswith("postgres://torchready:")
+    env["DATABASE_URL"] = smoke_db  # the local PostgreSQL trusts user postgres
+
+    services.run("migrate", env)
+    services.start("web", env)
+    services.start("worker", env)
+    services.start("beat", env)
+    healthcheck = SERVICES["web"]["healthcheck"]["test"][1:]
+    wait_for(
+        lambda: subprocess.run(services.argv(healthcheck), cwd=ROOT, env=env).returncode == 0,
+        60, "the web service's health check",
+    )  # fmt: skip
+
+    # Exactly the compose commands ran (only the executables' folder differs).
+    for name in ("redis", "migrate", "web", "worker", "beat"):
+        compose_command = SERVICES[name]["command"]
+        ran = services.ran[name]
+        assert Path(ran[0]).name == compose_command[0] and ran[1:] == compose_command[1:], name
+
+    # The first instructor, a student, a class and the student's worker token.
+    setup = subprocess.run(
+        [str(BIN / "python"), "manage.py", "shell", "-c", SETUP],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert setup.returncode == 0, setup.stderr
+    ids = json.loads(setup.stdout.strip().splitlines()[-1])
+
+    import requests
+
+    url = f"http://127.0.0.1:{web_port}"
+    student = _logged_in(url, "smoke-student")
+    instructor = _logged_in(url, "smoke-instructor")
+
+    # The student's worker, started as the GPU page tells them; its broker comes
+    # from the server: the students' Redis user and database.
+    worker = Worker(url, ids["token"], tmp_path / "spool", tmp_path / "student-worker.log")
+    try:
+        wait_for(lambda: "ready" in worker.output(), 60, "the student's worker to start")
+        response = student.post(
+            f"{url}/gpu/runs", data={"mode": "quick"}, headers={"X-CSRFToken": _csrf(student)}
+        )
+        assert response.status_code == 200, response.text[:500]
+        try:
+            state = wait_for(lambda: _run_state(smoke_db), 90, "the run to finish")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{worker.output()[-3000:]}") from None
+        assert state == "posted", worker.output()[-3000:]
+    finally:
+        worker.kill()
+    gpu_page = student.get(f"{url}/gpu/")
+    assert "needs work" in gpu_page.text.lower() or "verified" in gpu_page.text.lower()
+
+    dashboard = instructor.get(f"{url}/teach/{ids['class_id']}/")
+    assert dashboard.status_code == 200
+    assert "smoke-student" in dashboard.text
+    assert "Content-Security-Policy" in dashboard.headers
+
+    # The server-side worker takes tasks from the server's own queue (beat's task).
+    call = subprocess.run(
+        [str(BIN / "celery"), "-A", "config", "call", "diagnostics.sweep_stale_runs"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert call.returncode == 0, call.stderr
+    task_id = call.stdout.strip()
+    wait_for(lambda: f"{task_id}] succeeded" in services.log("worker"), 60, "the sweep task")
+    wait_for(lambda: "beat: Starting" in services.log("beat"), 30, "beat to start")
+    assert services.procs["beat"].poll() is None, services.log("beat")
+    assert requests.get(f"{url}/static/css/app.css").status_code == 200  # whitenoise
+
+
+SETUP = """
+import json
+from django.contrib.auth import get_user_model
+from learning.models import Klass, Module, Objective
+from learning.services.accounts import ensure_roles, make_instructor
+from diagnostics.services import token_create
+User = get_user_model()
+_, students = ensure_roles()
+instructor = User.objects.create_user("smoke-instructor", password="@PASSWORD@")
+make_instructor(user=instructor)
+student = User.objects.create_user("smoke-student", password="@PASSWORD@")
+student.groups.add(students)
+klass = Klass.objects.create(name="Smoke class")
+klass.instructors.add(instructor)
+klass.students.add(student)
+module = Module.objects.create(slug="env", source_path="env.md", title="Environment", sort=1)
+Objective.objects.create(module=module, order=0, text="A GPU env", key="gpu", verifier="gpu-env")
+klass.modules.add(module)
+print(json.dumps({"class_id": klass.pk, "token": token_create(student=student)[1]}))
+""".replace("@PASSWORD@", PASSWORD)
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def _csrf(session) -> str:
+    return session.cookies.get("csrftoken") or ""
+
+
+def _logged_in(url: str, username: str):
+    import re
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{url}/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    response = session.post(
+        f"{url}/accounts/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{url}/accounts/login/"},
+        allow_redirects=False,
+    )
+    assert response.status_code == 302, response.text[:500]
+    return session
+
+
+def _run_state(database_url: str) -> str | None:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT state FROM diagnostics_checkrun ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    if row and row[0] not in ("queued", "running"):
+        return row[0]
+    return None
