@@ -7,3 +7,5 @@ urlpatterns = [
     path("", include("diagnostics.urls")),
     path("", include("learning.urls")),
 ]
+
+handler404 = "diagnostics.api.not_found"

@@ -224,3 +224,13 @@ def run_claim(request: HttpRequest, token: WorkerToken, run_id: int) -> JsonResp
 @require_GET
 def openapi(request: HttpRequest) -> JsonResponse:
     return JsonResponse(openapi_document(), json_dumps_params={"indent": 1})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None):
+    """The site's 404: JSON under /api/ (a run id that is no number, an unknown
+    endpoint), so a worker never has to parse an HTML page; else Django's page."""
+    if request.path.startswith("/api/"):
+        return _error(404, "no such endpoint")
+    from django.views import defaults
+
+    return defaults.page_not_found(request, exception)

@@ -1,0 +1,44 @@
+"""schemathesis against the worker API's own OpenAPI document, through WSGI.
+
+Generated requests (valid and invalid bodies, headers, path ids) with a real
+worker token: no response is a 5xx, and every response matches the document
+(status codes, content type, body schema). Examples are bounded per operation.
+"""
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from diagnostics import services
+
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def bearer(student, settings):
+    settings.DIAGNOSTICS_RATE_LIMIT = 1_000_000  # rate limits have their own tests
+    return {"Authorization": f"Bearer {services.token_create(student=student)[1]}"}
+
+
+@schema.parametrize()
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_worker_api_never_fails_and_matches_its_schema(case, bearer):
+    case.call_and_validate(headers=bearer, checks=CHECKS)
