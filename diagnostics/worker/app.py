@@ -21,7 +21,7 @@ from diagnostics import __version__
 from diagnostics.worker import poster, runner
 from diagnostics.worker.client import ApiClient, TransientError, with_backoff
 from diagnostics.worker.protocol import RUN_TASK
-from diagnostics.worker.spool import Spool
+from diagnostics.worker.spool import Spool, SpoolError
 
 log = logging.getLogger("torchready.worker")
 
@@ -103,7 +103,12 @@ def execute_run(
         )
         log.info("run %s: the check %s in %.1f s", run_id, outcome.outcome, outcome.seconds)
         body = poster.submission_body(outcome.report, run_id, outcome.outcome, outcome.detail)
-        path = poster.spool_submission(spool, body)
+        try:
+            path = poster.spool_submission(spool, body)
+        except SpoolError as exc:
+            # Better a report posted without a copy on disk than none at all.
+            log.error("%s; posting run %s's report without a spool copy", exc.strerror, run_id)
+            return poster.deliver_unspooled(client, body, deadline_s=settings.post_deadline_s)
         return poster.deliver(client, spool, path, deadline_s=settings.post_deadline_s)
     finally:
         settings.state["state"] = "idle"

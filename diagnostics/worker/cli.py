@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from diagnostics.worker.spool import Spool
+from diagnostics.worker.spool import Spool, SpoolError
 
 log = logging.getLogger("torchready.worker")
 
@@ -70,6 +70,9 @@ def run_worker(args: argparse.Namespace) -> int:
         return 2
     try:
         return start(WorkerSettings(server=args.server, token=token, spool_dir=args.spool))
+    except SpoolError as exc:
+        print(f"worker: {exc.strerror}", file=sys.stderr)
+        return 2
     except ApiError as exc:
         print(
             f"worker: the server refused: {exc}. Create a new token on your GPU page.",
@@ -91,10 +94,14 @@ def post_report(args: argparse.Namespace, report: dict) -> int:
         print("check: --post needs --token TOKEN or TORCHREADY_TOKEN", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    spool = Spool(args.spool)
-    client = ApiClient(args.post, token)
     report = {k: v for k, v in report.items() if k != "verdict"}
-    path = poster.spool_submission(spool, poster.submission_body(report, run_id=None))
+    try:
+        spool = Spool(args.spool)
+        path = poster.spool_submission(spool, poster.submission_body(report, run_id=None))
+    except SpoolError as exc:
+        print(f"check: {exc.strerror}", file=sys.stderr)
+        return 2
+    client = ApiClient(args.post, token)
     result = poster.deliver(client, spool, path, deadline_s=args.post_deadline)
     if result == "accepted":
         poster.flush(client, spool)  # older reports that waited for a way through

@@ -47,6 +47,19 @@ def deliver(client: ApiClient, spool: Spool, path: Path, deadline_s: float) -> s
     return "accepted"
 
 
+def deliver_unspooled(client: ApiClient, body: bytes, deadline_s: float) -> str:
+    """Post a report the spool could not keep: the same retries, but no resend later."""
+    try:
+        with_backoff(lambda: client.post_report(body), deadline_s=deadline_s)
+    except TransientError as exc:
+        log.error("report not delivered and not spooled (%s): it is lost; run the check again", exc)
+        return "lost"
+    except ApiError as exc:
+        log.error("the server rejected the report: %s", exc)
+        return "rejected"
+    return "accepted"
+
+
 def flush(client: ApiClient, spool: Spool, deadline_s: float = 10.0) -> dict[str, int]:
     """Resend everything in the spool, oldest first; stop early when the server is unreachable."""
     counts = {"accepted": 0, "rejected": 0, "pending": 0}

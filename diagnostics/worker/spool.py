@@ -22,23 +22,45 @@ def default_dir() -> Path:
     return Path(configured) if configured else Path.home() / ".torchready" / "spool"
 
 
+class SpoolError(OSError):
+    """The spool folder can't be created or written: full disk, read-only, not a folder."""
+
+    def __init__(self, folder: Path, exc: OSError):
+        reason = exc.strerror or str(exc)
+        super().__init__(
+            exc.errno,
+            f"the report spool {folder} is not writable ({reason}). Reports wait there "
+            "until the server has them: free some disk space, or choose another folder "
+            "with --spool DIR or TORCHREADY_SPOOL",
+        )
+
+
 class Spool:
     def __init__(self, folder: Path | str | None = None):
         self.folder = Path(folder) if folder else default_dir()
         self.rejected = self.folder / "rejected"
-        self.rejected.mkdir(parents=True, exist_ok=True)
+        try:
+            self.rejected.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SpoolError(self.folder, exc) from exc
 
     def put(self, report_id: str, body: bytes) -> Path:
         path = self.folder / f"{_SAFE.sub('_', report_id)}.json"
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-", suffix=".tmp")
+        tmp = None
         try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-", suffix=".tmp")
             with os.fdopen(fd, "wb") as out:
                 out.write(body)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
+        except OSError as exc:
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
+            raise SpoolError(self.folder, exc) from exc
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
             raise
         return path
 
