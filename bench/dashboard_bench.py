@@ -148,6 +148,34 @@ def p(times: list[float], q: float) -> float:
     return statistics.quantiles(times, n=100, method="inclusive")[int(q) - 1]
 
 
+def profile(client, url: str) -> None:
+    """Where one request's time goes: each SQL query's time, then Python's (cProfile)."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+
+    timings = []
+
+    def timed(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append(((time.perf_counter() - start) * 1000, sql))
+
+    with connection.execute_wrapper(timed):
+        start = time.perf_counter()
+        client.get(url)
+        total = (time.perf_counter() - start) * 1000
+    print(f"\nprofile of {url}: {total:.0f} ms, of which SQL {sum(t for t, _ in timings):.0f} ms")
+    for ms, sql in timings:
+        print(f"  {ms:7.1f} ms  {sql[:110]}")
+    profiler = cProfile.Profile()
+    profiler.runcall(client.get, url)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
 def export_stats(client, url: str) -> tuple[float, float, int]:
     tracemalloc.start()
     start = time.perf_counter()
@@ -162,6 +190,15 @@ def export_stats(client, url: str) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--sizes", type=lambda v: tuple(int(n) for n in v.split(",")), default=SIZES,
+        help="class sizes, comma-separated (default 10,100,1000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="also profile one full page of the largest class: SQL time per query and cProfile",
+    )  # fmt: skip
+    parser.add_argument("--no-exports", action="store_true", help="skip the export timings")
     args = parser.parse_args()
     rng = random.Random(5)
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,8 +222,8 @@ def run(args, rng: random.Random, connection) -> None:
         )
     instructor = get_user_model().objects.create_user("bench-instructor", is_staff=True)
     start = time.perf_counter()
-    classes = {size: make_class(size, instructor, module, rng) for size in SIZES}
-    total = sum(SIZES)
+    classes = {size: make_class(size, instructor, module, rng) for size in args.sizes}
+    total = sum(args.sizes)
     print(
         f"{connection.vendor}: generated {total} students, {total * REPORTS_PER_STUDENT} reports "
         f"in {time.perf_counter() - start:.1f} s"
@@ -214,8 +251,14 @@ def run(args, rng: random.Random, connection) -> None:
                 f"{size:>8} | {label} | {p50:.1f} | {p(times, 95):.1f} | {queries} | "
                 f"{size_bytes / 1024:.0f} | {p50 / trivial_p50:.0f}x"
             )
+    if args.profile:
+        profile(client, f"/teach/{classes[max(classes)].pk}/")
+    if args.no_exports:
+        return
     print()
     for size in (100, 1000):
+        if size not in classes:
+            continue
         klass = classes[size]
         for name in ("export.csv", "export.json"):
             elapsed, peak, size_bytes = export_stats(client, f"/teach/{klass.pk}/{name}")

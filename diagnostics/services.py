@@ -17,6 +17,7 @@ from diagnostics.probe.report import Report as ProbeReport
 from diagnostics.worker.protocol import RUN_TASK
 
 from .models import CheckRun, Report, WorkerToken
+from .summary import report_summary
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,7 @@ def report_store(
             flags=flags,
             outcome=data.outcome,
             response=response,
+            summary=report_summary(data.facts, verdict),
         )
         if data.run is not None:
             _run_apply_report(run=data.run, outcome=data.outcome, detail=data.detail)

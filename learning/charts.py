@@ -8,6 +8,7 @@ text.
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from dataclasses import dataclass
 from statistics import median
@@ -32,6 +33,25 @@ class Chart:
     columns: list[str]
     rows: list[list[str]]
     legend: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def tbody(self) -> SafeString:
+        """The data table's rows, the first cell a row header. Built here, not in the
+        template: a strip chart has a row per student, and a template loop over 1,000
+        rows costs tens of milliseconds."""
+        return mark_safe(
+            "".join(
+                f'<tr><th scope="row">{_esc(row[0])}</th>'
+                + "".join(f"<td>{_esc(v)}</td>" for v in row[1:])
+                + "</tr>"
+                for row in self.rows
+            )
+        )
+
+
+def _esc(value) -> str:
+    # What Django's escape does (html.escape with quotes), without its lazy-string wrapper.
+    return html.escape(str(value))
 
 
 def _svg(chart_id: str, title: str, desc: str, height: int, body: SafeString) -> SafeString:
@@ -122,16 +142,11 @@ def strip_chart(
         parts.append(_label(top, Truncator(label).chars(LABEL_MAX - len(stats)) + stats))
         parts.append(format_html('<line class="axis" x1="1%" x2="99%" y1="{}" y2="{}"/>',
                                  top + 29, top + 29))  # fmt: skip
-        for name, pct, text in dots:
+        for name, pct, text in dots:  # one per student: plain f-strings, not format_html
             x = 1 + 0.98 * min(max(pct, 0), 100)
             parts.append(
-                format_html(
-                    '<circle class="dot" cx="{}%" cy="{}" r="6"><title>{}: {}</title></circle>',
-                    f"{x:.2f}",
-                    top + 29,
-                    name,
-                    text,
-                )
+                f'<circle class="dot" cx="{x:.2f}%" cy="{top + 29}" r="6">'
+                f"<title>{_esc(name)}: {_esc(text)}</title></circle>"
             )
             table.append([label, name, text])
     top = len(groups) * ROW

@@ -14,15 +14,28 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
 from django.utils import timezone
 
 from diagnostics.models import Report, WorkerToken
-from diagnostics.report_view import report_changes, torch_build
+from diagnostics.report_view import report_changes
 from learning.models import Klass, Module, Objective, ObjectiveProgress, ResourceProgress
 from learning.selectors import objective_rows
 
@@ -44,15 +57,6 @@ SORTS = {
 }
 NO_GPU = "(no report yet)"
 EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
-
-# The parts of a report the dashboard reads. Each key extraction makes PostgreSQL
-# decompress the stored JSON again, so they are few and the picking is in Python.
-REPORT_FIELDS = {
-    "nvml": F("facts__nvml"),
-    "torch": F("facts__torch"),
-    "bench": F("facts__bench__results"),
-    "checks": F("verdict__checks"),
-}
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class StudentRow:
     online: bool
     gpu: GpuSummary | None
     stuck_since: datetime | None
+    url: str = ""  # the drill-down page
 
     @property
     def done(self) -> int:
@@ -204,27 +209,28 @@ def class_snapshot(*, klass: Klass, module_slug: str = "") -> ClassSnapshot:
     snapshot = ClassSnapshot(klass=klass, modules=modules, module=module, objectives=objectives)
     students = list(_students(klass=klass))
     cells = _cells(klass=klass, objectives=objectives)
-    reports = latest_report_summaries([s["latest_report"] for s in students if s["latest_report"]])
+    blank = {o.pk: Cell(objective_id=o.pk, status="not_started") for o in objectives}
     window = timedelta(seconds=3 * settings.DIAGNOSTICS_HEARTBEAT_INTERVAL)
     now = timezone.now()
+    # One reverse() for the class, not one per student link (each costs ~0.1 ms).
+    marker = "2147483647"
+    url_head, url_tail = reverse("learning:dashboard_student", args=[klass.pk, marker]).rsplit(
+        marker, 1
+    )
     for s in students:
-        gpu = reports.get(s["latest_report"])
-        times = (s["last_progress"], s["last_resource"], gpu and gpu.received_at)
-        activity = [t for t in times if t]
+        gpu = _gpu(s)
         snapshot.students.append(
             StudentRow(
                 user_id=s["pk"],
                 username=s["username"],
                 name=f"{s['first_name']} {s['last_name']}".strip(),
-                cells=[
-                    cells.get((s["pk"], o.pk)) or Cell(objective_id=o.pk, status="not_started")
-                    for o in objectives
-                ],
-                last_activity=max(activity, default=None),
+                cells=[cells.get((s["pk"], o.pk)) or blank[o.pk] for o in objectives],
+                last_activity=s["last_activity"] if s["last_activity"] > EPOCH else None,
                 last_seen=s["last_seen"],
                 online=bool(s["last_seen"] and now - s["last_seen"] < window),
                 gpu=gpu,
                 stuck_since=s["stuck_since"],
+                url=f"{url_head}{s['pk']}{url_tail}",
             )
         )
     return snapshot
@@ -236,6 +242,14 @@ def _students(*, klass: Klass):
         return Subquery(rows.values(column)[:1])
 
     reports = Report.objects.filter(student=OuterRef("pk"), outcome="completed")
+    # The latest report's parts, each one step back along the partial index on
+    # (student, received_at) of completed reports; its summary is a few hundred
+    # bytes written at ingest, never the full facts and verdict.
+    newest = reports.order_by("-received_at")
+
+    def report(column: str):
+        return Subquery(newest.values(column)[:1])
+
     # Stuck since: the first failing report after the last passing one (if any).
     first_fail_after_pass = (
         reports.filter(objective_met=False, received_at__gt=OuterRef("last_pass"))
@@ -246,92 +260,117 @@ def _students(*, klass: Klass):
         klass.students.order_by("username")
         .annotate(
             last_seen=latest(WorkerToken, "last_seen_at", revoked_at__isnull=True),
-            last_progress=latest(ObjectiveProgress, "updated_at"),
-            last_resource=latest(ResourceProgress, "done_at"),
-            latest_report=Subquery(reports.order_by("-received_at").values("pk")[:1]),
+            # The newest of three times, picked in SQL: one timestamp to load, not three.
+            last_activity=Greatest(
+                *(
+                    Coalesce(when, Value(EPOCH))
+                    for when in (
+                        latest(ObjectiveProgress, "updated_at"),
+                        latest(ResourceProgress, "done_at"),
+                        report("received_at"),
+                    )
+                )
+            ),
             last_pass=Coalesce(
                 latest(Report, "received_at", outcome="completed", objective_met=True),
                 Value(EPOCH),
             ),
             stuck_since=Subquery(first_fail_after_pass),
+            report_uuid=report("report_id"),
+            report_at=report("received_at"),
+            report_met=report("objective_met"),
+            report_summary=report("summary"),
         )
         .values(
-            "pk", "username", "first_name", "last_name", "last_seen", "last_progress",
-            "last_resource", "latest_report", "stuck_since",
+            "pk", "username", "first_name", "last_name", "last_seen", "last_activity",
+            "stuck_since", "report_uuid", "report_at", "report_met",
+            "report_summary",
         )
     )  # fmt: skip
 
 
 def _cells(*, klass: Klass, objectives: list[Objective]) -> dict[tuple[int, int], Cell]:
+    # The times only matter compared with each other, so SQL compares them: loading
+    # a timestamp is the costliest part of a row (Django's loader is pure Python).
+    in_class = Klass.students.through.objects.filter(klass_id=klass.pk).values("user_id")
     rows = ObjectiveProgress.objects.filter(
-        objective__in=objectives, student__classes=klass
-    ).values(
-        "student_id", "objective_id", "confidence", "self_assessed_at",
-        "evidence", "review", "reviewed_at",
+        objective__in=objectives, student_id__in=in_class
+    ).values_list(
+        "student_id", "objective_id", "confidence", "evidence", "review",
+        _is(Q(self_assessed_at__isnull=False)), _is(Q(reviewed_at__gte=F("self_assessed_at"))),
     )  # fmt: skip
-    return {(r["student_id"], r["objective_id"]): _cell(r) for r in rows}
+    return {(r[0], r[1]): _cell(*r[1:]) for r in rows}
 
 
-def _cell(row: dict) -> Cell:
-    assessed = row["self_assessed_at"]
-    current = bool(row["review"] and assessed and row["reviewed_at"] >= assessed)
+def _is(condition: Q) -> ExpressionWrapper:
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+@lru_cache(maxsize=1024)
+def _cell(
+    objective_id: int,
+    confidence: int | None,
+    evidence: str,
+    review: str,
+    assessed: bool | None,
+    reviewed_since: bool | None,
+) -> Cell:
+    """A matrix cell; a class has only a few distinct ones, so they are shared."""
+    current = bool(review and assessed and reviewed_since)
     return Cell(
-        objective_id=row["objective_id"],
-        status=row["evidence"] or ("self_assessed" if assessed else "not_started"),
-        confidence=row["confidence"] if assessed else None,
-        returned=current and row["review"] == ObjectiveProgress.Review.RETURNED,
-        confirmed=current and row["review"] == ObjectiveProgress.Review.CONFIRMED,
-        contradicted=bool(assessed and row["evidence"] == ObjectiveProgress.Evidence.NEEDS_WORK),
+        objective_id=objective_id,
+        status=evidence or ("self_assessed" if assessed else "not_started"),
+        confidence=confidence if assessed else None,
+        returned=current and review == ObjectiveProgress.Review.RETURNED,
+        confirmed=current and review == ObjectiveProgress.Review.CONFIRMED,
+        contradicted=bool(assessed and evidence == ObjectiveProgress.Evidence.NEEDS_WORK),
+    )
+
+
+def _gpu(student: dict) -> GpuSummary | None:
+    if student["report_uuid"] is None:
+        return None
+    return gpu_summary(
+        {
+            "report_id": student["report_uuid"],
+            "received_at": student["report_at"],
+            "objective_met": student["report_met"],
+            "summary": student["report_summary"],
+        }
     )
 
 
 def latest_report_summaries(ids: list[int]) -> dict[int, GpuSummary]:
+    """The dashboard's view of each report: its stored summary, never its full facts."""
     rows = Report.objects.filter(pk__in=ids).values(
-        "pk", "report_id", "received_at", "objective_met", **REPORT_FIELDS
+        "pk", "report_id", "received_at", "objective_met", "summary"
     )
     return {r["pk"]: gpu_summary(r) for r in rows}
 
 
-def _first_device(section: dict) -> dict:
-    devices = section.get("devices") or [{}]
-    return devices[0] if isinstance(devices[0], dict) else {}
-
-
 def gpu_summary(row: dict) -> GpuSummary:
-    nvml, torch = row["nvml"] or {}, row["torch"] or {}
-    nvml_gpu, torch_gpu = _first_device(nvml), _first_device(torch)
-    vram = _number(nvml_gpu.get("memory_total")) or _number(torch_gpu.get("total_memory"))
+    """A GpuSummary from a report's id, time, verdict and stored summary (report_summary)."""
+    summary = row["summary"] or {}
     return GpuSummary(
         report_id=str(row["report_id"]),
         received_at=row["received_at"],
         objective_met=row["objective_met"],
-        gpu=nvml_gpu.get("name") or torch_gpu.get("name") or "no GPU found",
-        vram_gib=round(vram / 2**30, 1) if vram else None,
-        driver=nvml.get("driver_version") or "",
-        torch=torch.get("version") or "",
-        build=torch_build({"torch": torch}),
-        bf16=_bench(row["bench"], "matmul-bf16"),
-        fp32=_bench(row["bench"], "matmul-fp32"),
+        gpu=summary.get("gpu") or "no GPU found",
+        vram_gib=summary.get("vram_gib"),
+        driver=summary.get("driver") or "",
+        torch=summary.get("torch") or "",
+        build=summary.get("build") or "",
+        bf16=_bench(summary.get("bf16")),
+        fp32=_bench(summary.get("fp32")),
         failing=tuple(
-            Failing(c.get("id", "?"), c.get("summary") or "", c.get("hint") or "")
-            for c in row["checks"] or []
-            if c.get("status") == "fail"
+            Failing(f.get("id", "?"), f.get("summary", ""), f.get("hint", ""))
+            for f in summary.get("failing") or ()
         ),
     )
 
 
-def _number(value) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _bench(results, name: str) -> Bench | None:
-    for r in results or []:
-        if r.get("name") == name and r.get("device") == "cuda" and r.get("median"):
-            return Bench(tflops=r["median"] / 1e12, pct_of_peak=r.get("pct_of_peak"))
-    return None
+def _bench(result: dict | None) -> Bench | None:
+    return Bench(result["tflops"], result.get("pct_of_peak")) if result else None
 
 
 # --- Views of the snapshot --------------------------------------------------------

@@ -16,6 +16,7 @@ from diagnostics.report_view import report_context
 from learning import dashboard, exports
 from learning.charts import class_charts
 from learning.forms import DashboardFilterForm, ReviewForm, SelfAssessmentForm, SignupForm
+from learning.matrix import matrix_row
 from learning.models import Klass, Module, Objective, ObjectiveProgress
 from learning.selectors import (
     ObjectiveRow,
@@ -230,6 +231,7 @@ def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
         "form": form,
         "filters": filters,
         "page": page,
+        "matrix_rows": [matrix_row(s) for s in page.object_list],
         "shown": len(students),
         "counts": dashboard.state_counts(students),
         "stuck_groups": dashboard.stuck_groups(snapshot.students),

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from diagnostics.models import Report
+from diagnostics.summary import report_summary
 
 FIXTURES = Path(__file__).resolve().parents[1] / "diagnostics" / "fixtures"
 PASSING = "h100_ok"
@@ -48,6 +49,7 @@ def report_row(student, name: str = PASSING, *, at: datetime | None = None) -> R
         verdict=verdict,
         objective_met=met,
         response={},
+        summary=report_summary(facts, verdict),
     )
 
 
