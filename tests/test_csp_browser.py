@@ -1,0 +1,58 @@
+"""In Debian's Chromium, with the Content-Security-Policy enforced: the pages and
+their htmx interactions cause no CSP violation (no inline script or style, no eval)."""
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WATCH = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + e.sample);
+});
+"""
+
+
+def violations(page, console: list[str]) -> list[str]:
+    return page.evaluate("window.__csp || []") + [m for m in console if "Content Security" in m]
+
+
+def visit(page, live_server, username: str, paths: list[str], console: list[str]) -> list[str]:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state("networkidle")
+    found = []
+    for path in paths:
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_timeout(6_000 if path.startswith("/teach/") else 1_500)  # a poll or two
+        found += [f"{path}: {v}" for v in violations(page, console)]
+    return found
+
+
+@pytest.fixture
+def watched_page(page):
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.add_init_script(WATCH)
+    return page, console
+
+
+def test_student_pages_and_their_htmx_keep_to_the_policy(watched_page, live_server, klass, module):
+    page, console = watched_page
+    found = visit(page, live_server, "alice", ["/", f"/modules/{module.slug}/", "/gpu/"], console)
+    page.goto(f"{live_server.url}/modules/{module.slug}/")
+    page.get_by_role("checkbox").first.check()  # an htmx POST and swap
+    page.wait_for_timeout(1_000)
+    found += violations(page, console)
+    assert not found, "\n".join(found)
+
+
+def test_the_instructors_dashboard_keeps_to_the_policy(watched_page, live_server, klass, module):
+    klass.modules.add(module)
+    page, console = watched_page
+    found = visit(page, live_server, "ines", ["/teach/", f"/teach/{klass.pk}/"], console)
+    assert not found, "\n".join(found)
