@@ -98,7 +98,20 @@ def _read_json(request: HttpRequest) -> tuple[bytes, object] | JsonResponse:
         return _error(400, "malformed JSON", detail=str(exc)[:300])
     except RecursionError:  # e.g. [[[[...]]]] thousands deep; no report nests like that
         return _error(400, "malformed JSON", detail="nested too deeply")
+    if b"\\u0000" in body and _has_nul(data):
+        # PostgreSQL stores no NUL in text or jsonb, and no real report holds one.
+        return _error(400, "malformed JSON", detail="NUL characters (\\u0000) are not allowed")
     return body, data
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _reject_constant(name: str) -> float:

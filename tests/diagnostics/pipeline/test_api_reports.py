@@ -165,6 +165,15 @@ def test_malformed_bodies_are_400(client, token, body):
     assert response.json()["error"]
 
 
+def test_a_nul_character_anywhere_is_400_and_nothing_is_stored(client, token):
+    # PostgreSQL can't store NUL in text or jsonb: refuse it before it gets there.
+    body = json.dumps(submission()).replace('"schema_version": "1"', '"schema_version": "1\\u0000"')
+    assert "\\u0000" in body
+    response = post_json(client, "/reports", body, token)
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+    assert not Report.objects.exists()
+
+
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_400(client, token, constant):
     body = json.dumps(submission()).replace('"wall_s": 0.0', f'"wall_s": {constant}')
