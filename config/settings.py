@@ -40,7 +40,9 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use 1/0, true/false, yes/no, on/off")
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a boolean: use 1/0, true/false, yes/no, on/off"
+    )
 
 
 def env_int(name: str, default: int) -> int:
@@ -82,7 +84,10 @@ def _database(url: str | None) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "torchready.sqlite3",
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
         }
     try:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
@@ -197,14 +202,23 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Preloading is a promise to the browsers' list that an operator opts into, not a flaw.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Course content: relative links and images in a page resolve against this URL.
+COURSE_BASE_URL = env_str("COURSE_BASE_URL", "") or ""
+COURSE_DIR = Path(env_str("COURSE_DIR", str(BASE_DIR / "content" / "modules")) or "")
+VERIFIERS_FILE = Path(env_str("VERIFIERS_FILE", str(BASE_DIR / "content" / "verifiers.yaml")) or "")
+
 # Pages load only this server's own scripts, styles and images: no inline
-# script or style, no eval (so no htmx trigger filters in [...]), no framing.
+# script or style, no eval (so no htmx trigger filters in [...]), no framing of us.
+# Course pages embed YouTube videos (the importer lets no other iframe through) and
+# show images resolved against COURSE_BASE_URL, so those origins are allowed too.
+_course_origin = "/".join(COURSE_BASE_URL.split("/")[:3]) if COURSE_BASE_URL else ""
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *([_course_origin] if _course_origin else [])],
+        "frame-src": ["https://www.youtube-nocookie.com", "https://www.youtube.com"],
         "connect-src": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
@@ -212,11 +226,6 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
-
-# Course content: relative links and images in a page resolve against this URL.
-COURSE_BASE_URL = env_str("COURSE_BASE_URL", "") or ""
-COURSE_DIR = Path(env_str("COURSE_DIR", str(BASE_DIR / "content" / "modules")) or "")
-VERIFIERS_FILE = Path(env_str("VERIFIERS_FILE", str(BASE_DIR / "content" / "verifiers.yaml")) or "")
 
 # Celery. The embedded default is the filesystem broker under var/, so a demo
 # needs no Redis; with CELERY_BROKER_URL it talks to Redis.
@@ -235,7 +244,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # Longer than any countdown or ETA we use, so Redis never redelivers early.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    }
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

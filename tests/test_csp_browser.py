@@ -56,3 +56,17 @@ def test_the_instructors_dashboard_keeps_to_the_policy(watched_page, live_server
     page, console = watched_page
     found = visit(page, live_server, "ines", ["/teach/", f"/teach/{klass.pk}/"], console)
     assert not found, "\n".join(found)
+
+
+def test_the_seed_modules_youtube_embed_is_allowed_by_the_policy(watched_page, live_server, klass):
+    # The course's own video: the importer keeps youtube(-nocookie) iframes, so the
+    # policy must let exactly those frame in (their loading fails offline; CSP comes first).
+    from django.conf import settings
+
+    from learning.services.importing import import_course
+
+    import_course(directory=settings.BASE_DIR / "content" / "modules")
+    page, console = watched_page
+    found = visit(page, live_server, "alice", ["/modules/virtual-environments-pytorch/"], console)
+    assert page.locator("iframe[src*='youtube-nocookie.com/embed/']").count() == 1
+    assert not found, "\n".join(found)
