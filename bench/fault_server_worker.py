@@ -2,16 +2,16 @@
 
     .venv/bin/python bench/fault_server_worker.py
 
-Bounded (at most about 4 min; about 2 min in practice), loopback only. A scratch PostgreSQL database and Redis
-database 14 on the local services. It holds a lock on the runs table so the
-sweep task (`diagnostics.sweep_stale_runs`, the only server-side task) blocks
-mid-run, SIGKILLs the worker running it, starts a second worker with the same
-command as docker-compose (`celery -A config worker`), releases the lock, and
-checks that the stale run was expired by the redelivered task. The visibility
-timeout is set to 5 s here (production: 3,600 s). kombu restores unacknowledged
-messages from the worker's event loop every 10 s but scans only every 10th time,
-so the redelivery comes about 100 s after the kill; the solo pool runs no event
-loop, which is why this uses compose's prefork command.
+Bounded (at most about 4 min; about 2 min in practice), loopback only: a
+scratch PostgreSQL database and Redis database 14 on the local services. It
+holds a lock on the runs table so the sweep task (`diagnostics.sweep_stale_runs`,
+the only server-side task) blocks mid-run, SIGKILLs the worker running it,
+starts a second worker with docker-compose's command (`celery -A config
+worker`), releases the lock, and checks that the redelivered task expired the
+stale run. The visibility timeout is 5 s here (production: 3,600 s). kombu
+restores unacknowledged messages from the worker's event loop every 10 s but
+scans only every 10th time, so the redelivery comes about 100 s after the kill;
+the solo pool runs no event loop, which is why this uses compose's prefork.
 """
 
 from __future__ import annotations
