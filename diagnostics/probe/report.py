@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 SCHEMA_VERSION = "1"
 
@@ -196,6 +196,15 @@ class Report(Model):
     report_id: UUID = Field(default_factory=uuid4)
     created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
     tool_version: Short = ""
+
+    @field_validator("created_at")
+    @classmethod
+    def _real_time_zone(cls, value: datetime) -> datetime:
+        # Real offsets lie within ±14 h; PostgreSQL refuses others (e.g. +16:01).
+        offset = value.utcoffset()
+        if offset is not None and abs(offset.total_seconds()) > 14 * 3600:
+            raise ValueError("time zone offset beyond ±14:00")
+        return value
     identifiers_shared: bool = False
     host: Host = Field(default_factory=Host)
     python: PythonInfo = Field(default_factory=PythonInfo)
