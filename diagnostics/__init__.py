@@ -1,8 +1,11 @@
 """TorchReady diagnostics.
 
-The worker side (``probe/``, ``bench/``, ``verdict.py``, ``cli.py``) runs on the
-student's machine: Python 3.10+, no Django, never installs anything. The Django
-app parts of this package are imported only by the server.
+``agent/`` is the Django-free package that ships to students (see its docstring).
+The rest of this package is the server's Django app: models, the report API,
+services and pages. This file and ``__main__.py`` ship with the agent, so they
+must stay Django-free too.
 """
 
-__version__ = "0.1.0"
+from diagnostics.agent import __version__
+
+__all__ = ["__version__"]

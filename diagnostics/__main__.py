@@ -1,11 +1,11 @@
 import os
 import sys
 
-from diagnostics.cli import main
+from diagnostics.agent.cli import main
 
 code = main()
 # Finalising the interpreter after torch was imported takes a second or more (measured
-# in bench/RESULTS.md), longer than the probe itself. Everything is done by now: the
+# in perf/RESULTS.md), longer than the probe itself. Everything is done by now: the
 # output files are closed and NVML is shut down, so flush and leave without it.
 if "logging" in sys.modules:
     sys.modules["logging"].shutdown()

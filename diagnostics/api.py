@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from pydantic import ValidationError
 
-from diagnostics.worker.protocol import (
+from diagnostics.agent.worker.protocol import (
     MAX_BODY_BYTES,
     SUPPORTED_SCHEMA_VERSIONS,
     Heartbeat,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from diagnostics.worker.protocol import MAX_BODY_BYTES, Heartbeat, Submission
+from diagnostics.agent.worker.protocol import MAX_BODY_BYTES, Heartbeat, Submission
 
 REF = "#/components/schemas/{model}"
 

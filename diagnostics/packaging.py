@@ -1,9 +1,11 @@
 """Build the worker side as a wheel from this server's own code.
 
 A student installs exactly the code the server runs, with
-``pip install <server>/worker/<wheel>``: the Django-free modules of
-``diagnostics`` plus the base dependencies of pyproject.toml. No torch, no
-Django, no build step on the student's machine.
+``pip install <server>/worker/<wheel>``: the Django-free package
+``diagnostics/agent/`` (and the two entry files that make ``python -m
+diagnostics`` work), plus the base dependencies of pyproject.toml. No torch, no
+Django, no build step on the student's machine. What ships is an allowlist: a
+new server module can never slip into the wheel.
 """
 
 from __future__ import annotations
@@ -22,12 +24,9 @@ import diagnostics
 DIST = "torchready_worker"
 PACKAGE_DIR = Path(diagnostics.__file__).parent
 PYPROJECT = PACKAGE_DIR.parent / "pyproject.toml"
-# The server's own modules and folders: they import Django and never ship.
-SERVER_ONLY = {
-    "admin.py", "api.py", "apps.py", "models.py", "openapi.py", "packaging.py", "report_view.py",
-    "selectors.py", "services.py", "tasks.py", "urls.py", "views.py",
-    "management", "migrations", "templates", "templatetags", "static",
-}  # fmt: skip
+# All that ships: the agent package and the two Django-free entry files above it.
+AGENT_DIR = PACKAGE_DIR / "agent"
+ENTRY_FILES = ("__init__.py", "__main__.py")
 FALLBACK_REQUIRES = ["pydantic>=2.5,<3", "nvidia-ml-py>=12.535", "celery>=5.4,<6", "redis>=5"]
 
 
@@ -43,12 +42,9 @@ def _requires() -> list[str]:
 
 
 def _worker_files() -> list[Path]:
-    files = []
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        rel = path.relative_to(PACKAGE_DIR)
-        if rel.parts[0] in SERVER_ONLY or "__pycache__" in rel.parts or not path.is_file():
-            continue
-        if path.suffix in (".pyc", ".pyo"):
+    files = [PACKAGE_DIR / name for name in ENTRY_FILES]
+    for path in sorted(AGENT_DIR.rglob("*")):
+        if "__pycache__" in path.parts or not path.is_file() or path.suffix in (".pyc", ".pyo"):
             continue
         files.append(path)
     return files

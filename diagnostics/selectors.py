@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from diagnostics.worker.protocol import RUN_TASK
+from diagnostics.agent.worker.protocol import RUN_TASK
 
 from .models import CheckRun, Report, WorkerToken
 from .services import hash_token, queue_name

@@ -13,8 +13,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from diagnostics.probe.report import Report as ProbeReport
-from diagnostics.worker.protocol import RUN_TASK
+from diagnostics.agent.report import Report as ProbeReport
+from diagnostics.agent.worker.protocol import RUN_TASK
 
 from .models import CheckRun, Report, WorkerToken
 from .summary import report_summary
@@ -172,14 +172,14 @@ def report_receive(*, token: WorkerToken, data: ReportInput, report: ProbeReport
 
 
 def judge_report(report: ProbeReport) -> tuple[dict, bool]:
-    from diagnostics.verdict import judge
+    from diagnostics.agent.verdict import judge
 
     verdict = judge(report).model_dump(mode="json")
     return verdict, bool(verdict.get("objective_met"))
 
 
 def implausible(report: ProbeReport) -> list[str]:
-    from diagnostics.verdict import implausibilities
+    from diagnostics.agent.verdict import implausibilities
 
     return implausibilities(report)
 

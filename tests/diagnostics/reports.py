@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from diagnostics.probe.report import Report
+from diagnostics.agent.report import Report
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,13 +5,13 @@ import time
 import pytest
 import torch
 
-from diagnostics.bench import correctness, run_benchmarks
-from diagnostics.bench.correctness import THRESHOLDS, check_matmul
-from diagnostics.bench.peak import matmul_peak, memory_peak, pcie_peak
-from diagnostics.bench.suite import fit_matmul
-from diagnostics.bench.timing import time_cpu
-from diagnostics.probe import collect
-from diagnostics.probe.common import Findings
+from diagnostics.agent.bench import correctness, run_benchmarks
+from diagnostics.agent.bench.correctness import THRESHOLDS, check_matmul
+from diagnostics.agent.bench.peak import matmul_peak, memory_peak, pcie_peak
+from diagnostics.agent.bench.suite import fit_matmul
+from diagnostics.agent.bench.timing import time_cpu
+from diagnostics.agent.probe import collect
+from diagnostics.agent.probe.common import Findings
 
 
 @pytest.mark.parametrize("gpu, dtype, expected_tflops", [
@@ -102,7 +102,7 @@ def test_a_real_cpu_only_run_times_the_cpu_and_skips_the_gpu_with_a_reason():
 
 
 def test_benchmark_errors_are_findings_not_crashes():
-    from diagnostics.bench.suite import Runner
+    from diagnostics.agent.bench.suite import Runner
 
     findings = Findings()
     runner = Runner(torch, quick=True, deadline=time.perf_counter() + 5, findings=findings,

@@ -3,7 +3,7 @@
 import json
 import time
 
-from diagnostics import cli
+from diagnostics.agent import cli
 
 from .reports import run_cli, run_json
 
@@ -54,7 +54,7 @@ def test_the_quick_check_stays_within_its_budget():
     done = run_cli("check", "--quick", "--json")
     elapsed = time.perf_counter() - started
     assert done.returncode == 1
-    # About 3 s on an idle machine (bench/RESULTS.md), most of it torch's import, which
+    # About 3 s on an idle machine (perf/RESULTS.md), most of it torch's import, which
     # stretches with the machine's load; the benchmarks' own deadline does not.
     assert elapsed < 20, elapsed
     assert json.loads(done.stdout)["report"]["bench"]["wall_s"] < 1.5
@@ -73,7 +73,7 @@ def test_an_unexpected_error_becomes_a_finding_and_exit_1(monkeypatch, capsys):
 
 
 def test_the_table_shows_a_shared_fix_once_and_the_benchmarks_with_their_peaks():
-    from diagnostics.verdict import judge
+    from diagnostics.agent.verdict import judge
 
     from .reports import fixture_report
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from diagnostics.probe.common import Findings
-from diagnostics.probe.environment import (
+from diagnostics.agent.probe.common import Findings
+from diagnostics.agent.probe.environment import (
     channel_name,
     collect_env,
     conda_records,

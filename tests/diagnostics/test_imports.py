@@ -7,8 +7,8 @@ from .reports import ROOT
 
 CODE = """
 import sys
-import diagnostics, diagnostics.probe, diagnostics.bench, diagnostics.verdict, diagnostics.cli
-from diagnostics.cli import parser
+import diagnostics, diagnostics.agent.probe, diagnostics.agent.bench, diagnostics.agent.verdict, diagnostics.agent.cli
+from diagnostics.agent.cli import parser
 parser()  # builds the whole command line, worker hooks included
 loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'torch', 'celery'))
 print(','.join(loaded))

@@ -3,8 +3,8 @@
 import pynvml
 import pytest
 
-from diagnostics.probe.common import Findings, hashed
-from diagnostics.probe.gpu import collect_nvml, nvml_code
+from diagnostics.agent.probe.common import Findings, hashed
+from diagnostics.agent.probe.gpu import collect_nvml, nvml_code
 
 
 @pytest.mark.parametrize("error_class, code", [

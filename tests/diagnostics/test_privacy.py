@@ -4,7 +4,7 @@ import json
 import os
 import platform
 
-from diagnostics.probe.common import hashed, home_dirs, redact_home
+from diagnostics.agent.probe.common import hashed, home_dirs, redact_home
 
 from .reports import run_json
 

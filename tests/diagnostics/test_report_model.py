@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from diagnostics.probe.report import Report
+from diagnostics.agent.report import Report
 
 from .reports import ROOT, fixture_report, run_cli
 

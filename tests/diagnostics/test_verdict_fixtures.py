@@ -2,7 +2,7 @@
 
 import pytest
 
-from diagnostics.verdict import REQUIRED, implausibilities, judge
+from diagnostics.agent.verdict import REQUIRED, implausibilities, judge
 
 from .reports import fixture_names, fixture_report
 

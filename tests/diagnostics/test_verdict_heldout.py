@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from diagnostics.probe.report import Report
-from diagnostics.verdict import implausibilities, judge
+from diagnostics.agent.report import Report
+from diagnostics.agent.verdict import implausibilities, judge
 
 from .reports import fixture_report
 

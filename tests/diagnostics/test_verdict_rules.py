@@ -3,8 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from diagnostics.probe.report import CondaPackage, Correctness, Report
-from diagnostics.verdict import arch_runs, implausibilities, judge, version_tuple
+from diagnostics.agent.report import CondaPackage, Correctness, Report
+from diagnostics.agent.verdict import arch_runs, implausibilities, judge, version_tuple
 
 from .reports import fixture_report
 

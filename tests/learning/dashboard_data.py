@@ -22,7 +22,7 @@ FAILING = "conda_cpuonly"
 @lru_cache
 def judged(name: str) -> tuple[dict, dict, bool]:
     """A fixture's facts, with the server's verdict on it."""
-    from diagnostics.probe.report import Report as ProbeReport
+    from diagnostics.agent.report import Report as ProbeReport
     from diagnostics.services import judge_report
 
     probe = ProbeReport.model_validate_json((FIXTURES / f"{name}.json").read_text())

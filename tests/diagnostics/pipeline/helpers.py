@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from diagnostics.probe.report import Report
+from diagnostics.agent.report import Report
 
 API = "/api/v1"
 

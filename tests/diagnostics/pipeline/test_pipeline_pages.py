@@ -123,22 +123,42 @@ def test_another_students_report_is_404(client, student_client, other_token):
     assert student_client.get(f"/gpu/reports/{report['report_id']}").status_code == 404
 
 
-def test_the_worker_wheel_holds_no_server_code(client):
+def test_the_worker_wheel_ships_the_agent_package_and_nothing_else(client):
     response = client.get(f"/worker/{packaging.wheel_filename()}")
     assert response.status_code == 200
     names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
-    assert "diagnostics/worker/app.py" in names and "diagnostics/probe/report.py" in names
-    assert "diagnostics/cli.py" in names and "diagnostics/verdict.py" in names
-    for server_only in ("diagnostics/models.py", "diagnostics/views.py", "diagnostics/api.py"):
-        assert server_only not in names
-    assert not [n for n in names if "migrations" in n or "templates" in n]
+    assert "diagnostics/agent/worker/app.py" in names and "diagnostics/agent/report.py" in names
+    assert "diagnostics/agent/cli.py" in names and "diagnostics/agent/verdict/__init__.py" in names
+    code = [n for n in names if ".dist-info/" not in n]
+    stray = [
+        n
+        for n in code
+        if not n.startswith("diagnostics/agent/")
+        and n not in ("diagnostics/__init__.py", "diagnostics/__main__.py")
+    ]
+    assert stray == []
     assert client.get("/worker/other.whl").status_code == 404
 
 
-def test_the_wheel_installs_and_runs_the_worker_cli_on_python_310(client, tmp_path):
+# Imports every module of the installed wheel by walking its package, so a module
+# added to the agent is covered without naming it here.
+IMPORT_ALL = """
+import importlib, pkgutil, sys
+import diagnostics.agent as agent
+names = [m.name for m in pkgutil.walk_packages(agent.__path__, "diagnostics.agent.")]
+for name in names:
+    importlib.import_module(name)
+assert "django" not in sys.modules and "learning" not in sys.modules
+print(sys.version_info[:2] == (3, 10), len(names), agent.__file__)
+"""
+
+
+def test_the_served_wheel_installs_on_python_310_and_every_module_imports_without_django(
+    client, tmp_path
+):
     python = os.environ.get("TORCHREADY_WORKER_PYTHON")
     if not python:
-        pytest.skip("bin/test provides the Python 3.10 worker-only venv")
+        pytest.skip("bin/test provides the Python 3.10 worker-only venv (TORCHREADY_WORKER_PYTHON)")
     wheel = tmp_path / packaging.wheel_filename()
     wheel.write_bytes(client.get(f"/worker/{packaging.wheel_filename()}").content)
     target = tmp_path / "site"
@@ -147,14 +167,19 @@ def test_the_wheel_installs_and_runs_the_worker_cli_on_python_310(client, tmp_pa
         check=True,
         timeout=120,
     )
+    no_django = subprocess.run(
+        [python, "-c", "import django"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert no_django.returncode != 0  # the worker venv really has no Django
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run(
-        [python, "-c", "import diagnostics.worker.app, sys; print(sys.version_info[:2]); "
-         "print('django' in sys.modules)"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
-    )  # fmt: skip
+        [python, "-c", IMPORT_ALL], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["(3, 10)", "False"]
+    is_310, count, location = done.stdout.split(maxsplit=2)
+    assert is_310 == "True"
+    assert int(count) >= 20  # probe, bench, verdict, worker and their modules
+    assert location.strip() == str(target / "diagnostics" / "agent" / "__init__.py")
     usage = subprocess.run(
         [python, "-m", "diagnostics", "worker", "--help"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,

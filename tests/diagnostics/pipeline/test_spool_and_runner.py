@@ -4,10 +4,10 @@ import json
 import sys
 import time
 
-from diagnostics.probe.report import Report
-from diagnostics.worker import runner
-from diagnostics.worker.client import TransientError, with_backoff
-from diagnostics.worker.spool import Spool
+from diagnostics.agent.report import Report
+from diagnostics.agent.worker import runner
+from diagnostics.agent.worker.client import TransientError, with_backoff
+from diagnostics.agent.worker.spool import Spool
 
 
 def test_the_spool_keeps_a_report_until_it_is_done(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from diagnostics.worker.spool import Spool, SpoolError
+from diagnostics.agent.worker.spool import Spool, SpoolError
 
 ROOT = Path(__file__).resolve().parents[3]
 

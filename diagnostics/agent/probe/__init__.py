@@ -1,0 +1,66 @@
+"""Facts about the student's machine, collected into one `Report`.
+
+`collect()` never raises: every section records its own errors as findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from diagnostics.agent import __version__
+from diagnostics.agent.probe.common import Findings, home_dirs, redact_home
+from diagnostics.agent.probe.environment import collect_env, collect_packages
+from diagnostics.agent.probe.gpu import collect_nvml, collect_torch
+from diagnostics.agent.report import (
+    EnvInfo,
+    Finding,
+    Host,
+    NvmlInfo,
+    Packages,
+    PythonInfo,
+    Report,
+    Toolkit,
+    TorchInfo,
+    Variables,
+)
+from diagnostics.agent.probe.system import (
+    collect_host,
+    collect_python,
+    collect_toolkit,
+    collect_variables,
+)
+
+__all__ = ["Report", "collect", "redact"]
+
+
+def collect(
+    *, share_identifiers: bool = False, progress: Callable[[str], None] | None = None
+) -> tuple[Report, Findings]:
+    """All facts but timings. The findings stay open so later stages can add to them."""
+    say = progress or (lambda _: None)
+    findings = Findings()
+    share = share_identifiers
+    say("host and Python")
+    host = findings.guard("host", lambda: collect_host(findings, share), Host)
+    python = findings.guard("python", collect_python, PythonInfo)
+    say("environment and packages")
+    env = findings.guard("env", collect_env, EnvInfo)
+    packages = findings.guard("packages", lambda: collect_packages(findings), Packages)
+    variables = findings.guard("variables", collect_variables, Variables)
+    toolkit = findings.guard("toolkit", lambda: collect_toolkit(findings), Toolkit)
+    say("NVIDIA driver (NVML)")
+    nvml = findings.guard("nvml", lambda: collect_nvml(findings, share), NvmlInfo)
+    say("torch")
+    torch = findings.guard("torch", lambda: collect_torch(findings, share), TorchInfo)
+    report = Report(
+        tool_version=__version__, identifiers_shared=share, host=host, python=python, env=env,
+        packages=packages, variables=variables, toolkit=toolkit, torch=torch, nvml=nvml,
+    )
+    return report, findings
+
+
+def redact(report: Report, findings: list[Finding]) -> Report:
+    """The final report: findings attached and the home directory written as ~ everywhere."""
+    report = report.model_copy(update={"findings": findings})
+    data = redact_home(report.model_dump(mode="json"), home_dirs())
+    return Report.model_validate(data)

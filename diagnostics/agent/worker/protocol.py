@@ -1,0 +1,43 @@
+"""What the worker and the server say to each other, shared by both sides."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from diagnostics.agent.report import Report
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 256 * 1024
+SUPPORTED_SCHEMA_VERSIONS = ("1",)
+# The one task on a student's queue; it carries only {"run_id": int, "mode": "quick"|"full"}.
+RUN_TASK = "torchready.run_check"
+
+
+class Submission(BaseModel):
+    """The body of POST /api/v1/reports."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    run_id: int | None = Field(
+        default=None, ge=1, description="The run this report answers, if any."
+    )
+    outcome: Literal["completed", "crashed", "timeout"] = Field(
+        default="completed",
+        description="How the check subprocess ended. For crashed and timeout the report is a stub.",
+    )
+    detail: str = Field(
+        default="", max_length=8000, description="The stderr tail of a crashed probe."
+    )
+    report: Report
+    verdict: Any = Field(default=None, description="Ignored: the server judges the report itself.")
+
+
+class Heartbeat(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    worker_version: str = Field(default="", max_length=50)
+    python: str = Field(default="", max_length=50)
+    platform: str = Field(default="", max_length=200)
+    state: Literal["idle", "running", "starting"] = "idle"
