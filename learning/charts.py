@@ -59,8 +59,15 @@ def _svg(chart_id: str, title: str, desc: str, height: int, body: SafeString) ->
         '<svg class="chart" role="img" width="100%" height="{}" '
         'aria-labelledby="{}-title {}-desc" xmlns="http://www.w3.org/2000/svg">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>',
-        height, chart_id, chart_id, chart_id, title, chart_id, desc, body,
-    )  # fmt: skip
+        height,
+        chart_id,
+        chart_id,
+        chart_id,
+        title,
+        chart_id,
+        desc,
+        body,
+    )
 
 
 def _label(top: int, text: str, *, limit: int = LABEL_MAX) -> SafeString:
@@ -87,7 +94,7 @@ def bar_chart(*, chart_id: str, title: str, desc: str, counts: list[tuple[str, i
                 f"{width + 1:.2f}",
                 top + 34,
                 n,
-            )  # fmt: skip
+            )
         )
     body = mark_safe("".join(parts))
     rows = [[label, str(n)] for label, n in counts]
@@ -116,14 +123,15 @@ def stacked_chart(
                         f"{width:.2f}",
                         STATES[state],
                         counts[state],
-                    )  # fmt: skip
+                    )
                 )
             x += width
     svg = _svg(chart_id, title, desc, max(len(rows), 1) * ROW, mark_safe("".join(parts)))
     table = [[label, *(str(counts.get(s, 0)) for s in SERIES)] for label, counts in rows]
     legend = tuple((s, STATES[s]) for s in SERIES)
-    return Chart(chart_id, title, desc, svg, ["Objective", *(STATES[s] for s in SERIES)], table,
-                 legend)  # fmt: skip
+    return Chart(
+        chart_id, title, desc, svg, ["Objective", *(STATES[s] for s in SERIES)], table, legend
+    )
 
 
 def strip_chart(
@@ -140,8 +148,9 @@ def strip_chart(
         mid = median(pct for _, pct, _ in dots)
         stats = f" · {len(dots)} · median {mid:.0f}%"
         parts.append(_label(top, Truncator(label).chars(LABEL_MAX - len(stats)) + stats))
-        parts.append(format_html('<line class="axis" x1="1%" x2="99%" y1="{}" y2="{}"/>',
-                                 top + 29, top + 29))  # fmt: skip
+        parts.append(
+            format_html('<line class="axis" x1="1%" x2="99%" y1="{}" y2="{}"/>', top + 29, top + 29)
+        )
         for name, pct, text in dots:  # one per student: plain f-strings, not format_html
             x = 1 + 0.98 * min(max(pct, 0), 100)
             parts.append(
@@ -151,10 +160,13 @@ def strip_chart(
             table.append([label, name, text])
     top = len(groups) * ROW
     ticks = format_html_join(
-        "", '<text class="chart-tick" x="{}%" y="{}" text-anchor="{}">{}%</text>',
-        ((1 + 0.98 * t, top + 14, anchor, t)
-         for t, anchor in ((0, "start"), (50, "middle"), (100, "end"))),
-    )  # fmt: skip
+        "",
+        '<text class="chart-tick" x="{}%" y="{}" text-anchor="{}">{}%</text>',
+        (
+            (1 + 0.98 * t, top + 14, anchor, t)
+            for t, anchor in ((0, "start"), (50, "middle"), (100, "end"))
+        ),
+    )
     svg = _svg(chart_id, title, desc, top + 20, mark_safe("".join(parts)) + ticks)
     return Chart(chart_id, title, desc, svg, ["GPU model", "Student", "Result"], table)
 

@@ -282,11 +282,19 @@ def _students(*, klass: Klass):
             report_summary=report("summary"),
         )
         .values(
-            "pk", "username", "first_name", "last_name", "last_seen", "last_activity",
-            "stuck_since", "report_uuid", "report_at", "report_met",
+            "pk",
+            "username",
+            "first_name",
+            "last_name",
+            "last_seen",
+            "last_activity",
+            "stuck_since",
+            "report_uuid",
+            "report_at",
+            "report_met",
             "report_summary",
         )
-    )  # fmt: skip
+    )
 
 
 def _cells(*, klass: Klass, objectives: list[Objective]) -> dict[tuple[int, int], Cell]:
@@ -296,9 +304,14 @@ def _cells(*, klass: Klass, objectives: list[Objective]) -> dict[tuple[int, int]
     rows = ObjectiveProgress.objects.filter(
         objective__in=objectives, student_id__in=in_class
     ).values_list(
-        "student_id", "objective_id", "confidence", "evidence", "review",
-        _is(Q(self_assessed_at__isnull=False)), _is(Q(reviewed_at__gte=F("self_assessed_at"))),
-    )  # fmt: skip
+        "student_id",
+        "objective_id",
+        "confidence",
+        "evidence",
+        "review",
+        _is(Q(self_assessed_at__isnull=False)),
+        _is(Q(reviewed_at__gte=F("self_assessed_at"))),
+    )
     return {(r[0], r[1]): _cell(*r[1:]) for r in rows}
 
 

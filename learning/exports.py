@@ -26,16 +26,46 @@ BATCH = 200
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = [
-    "student", "name", "module", "objective", "verifier", "state", "confidence",
-    "self_assessed_at", "how_verified", "evidence_at", "evidence_summary", "review",
-    "reviewed_by", "reviewed_at", "review_comment", "reflection", "gpu", "vram_gib", "driver",
-    "torch", "torch_build", "bf16_tflops", "fp32_tflops", "report_id", "report_received_at",
-]  # fmt: skip
-PROGRESS_FIELDS = (
-    "student_id", "objective_id", "confidence", "reflection", "self_assessed_at", "evidence",
-    "evidence_at", "evidence_summary", "review", "review_comment", "reviewed_by__username",
+    "student",
+    "name",
+    "module",
+    "objective",
+    "verifier",
+    "state",
+    "confidence",
+    "self_assessed_at",
+    "how_verified",
+    "evidence_at",
+    "evidence_summary",
+    "review",
+    "reviewed_by",
     "reviewed_at",
-)  # fmt: skip
+    "review_comment",
+    "reflection",
+    "gpu",
+    "vram_gib",
+    "driver",
+    "torch",
+    "torch_build",
+    "bf16_tflops",
+    "fp32_tflops",
+    "report_id",
+    "report_received_at",
+]
+PROGRESS_FIELDS = (
+    "student_id",
+    "objective_id",
+    "confidence",
+    "reflection",
+    "self_assessed_at",
+    "evidence",
+    "evidence_at",
+    "evidence_summary",
+    "review",
+    "review_comment",
+    "reviewed_by__username",
+    "reviewed_at",
+)
 
 
 def guard(value) -> object:
@@ -109,16 +139,32 @@ def _name(s: dict) -> str:
 def _csv_row(s: dict, o: Objective, p: dict | None, gpu: GpuSummary | None) -> list:
     p_ = p or {}
     return [
-        s["username"], _name(s), o.module.title, o.text, o.verifier, _state(p),
-        p_.get("confidence") if p_.get("self_assessed_at") else None, p_.get("self_assessed_at"),
-        _how_verified(p, o), p_.get("evidence_at"), p_.get("evidence_summary"), p_.get("review"),
-        p_.get("reviewed_by__username"), p_.get("reviewed_at"), p_.get("review_comment"),
+        s["username"],
+        _name(s),
+        o.module.title,
+        o.text,
+        o.verifier,
+        _state(p),
+        p_.get("confidence") if p_.get("self_assessed_at") else None,
+        p_.get("self_assessed_at"),
+        _how_verified(p, o),
+        p_.get("evidence_at"),
+        p_.get("evidence_summary"),
+        p_.get("review"),
+        p_.get("reviewed_by__username"),
+        p_.get("reviewed_at"),
+        p_.get("review_comment"),
         p_.get("reflection"),
-        gpu and gpu.gpu, gpu and gpu.vram_gib, gpu and gpu.driver, gpu and gpu.torch,
-        gpu and gpu.build, gpu and gpu.bf16 and round(gpu.bf16.tflops, 1),
-        gpu and gpu.fp32 and round(gpu.fp32.tflops, 1), gpu and gpu.report_id,
+        gpu and gpu.gpu,
+        gpu and gpu.vram_gib,
+        gpu and gpu.driver,
+        gpu and gpu.torch,
+        gpu and gpu.build,
+        gpu and gpu.bf16 and round(gpu.bf16.tflops, 1),
+        gpu and gpu.fp32 and round(gpu.fp32.tflops, 1),
+        gpu and gpu.report_id,
         gpu and gpu.received_at,
-    ]  # fmt: skip
+    ]
 
 
 def progress_csv(*, klass: Klass) -> Iterator[str]:
@@ -147,11 +193,19 @@ def _reports_by_student(batch: list[dict]) -> Iterable[tuple[int, Iterator[dict]
         Report.objects.filter(student__in=[s["pk"] for s in batch])
         .order_by("student__username", "student_id", "received_at")
         .values(
-            "student_id", "report_id", "received_at", "probed_at", "outcome", "schema_version",
-            "objective_met", "verdict", "flags", "raw_body",
+            "student_id",
+            "report_id",
+            "received_at",
+            "probed_at",
+            "outcome",
+            "schema_version",
+            "objective_met",
+            "verdict",
+            "flags",
+            "raw_body",
         )
         .iterator(chunk_size=50)
-    )  # fmt: skip
+    )
     return groupby(reports, key=lambda r: r["student_id"])
 
 
@@ -179,8 +233,9 @@ def evidence_json(*, klass: Klass) -> Iterator[str]:
         for s in batch:
             student_reports = []
             if pending and pending[0] == s["pk"]:
-                student_reports = [{k: v for k, v in r.items() if k != "student_id"}
-                                   for r in pending[1]]  # fmt: skip
+                student_reports = [
+                    {k: v for k, v in r.items() if k != "student_id"} for r in pending[1]
+                ]
                 pending = next(reports, None)
             entry = {
                 "username": s["username"],

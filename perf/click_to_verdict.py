@@ -71,10 +71,12 @@ def main() -> None:
     manage(env, "migrate", "-v0")
     manage(env, "import_course", "content/modules")
     manage(
-        env, "shell", "-c",
+        env,
+        "shell",
+        "-c",
         "from django.contrib.auth import get_user_model; "
         f"get_user_model().objects.create_user('student', password='{PASSWORD}')",
-    )  # fmt: skip
+    )
     token = manage(env, "demo_worker_token")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -160,8 +162,12 @@ def click(opener, base: str, db: sqlite3.Connection) -> float:
 
 def quick_check() -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "diagnostics", "check", "--json", "--quick"], cwd=ROOT,
-                   capture_output=True, check=False)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "diagnostics", "check", "--json", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
     return time.perf_counter() - started
 
 

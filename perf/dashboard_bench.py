@@ -31,9 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZES = (10, 100, 1000)
 REPORTS_PER_STUDENT = 5
 FIXTURES = (
-    "h100_ok", "rtx3060_laptop_wsl_ok", "conda_cpuonly", "driver_too_old", "torch_missing",
-    "venv_not_conda", "mixed_pip_conda", "no_driver_windows", "unsupported_arch", "base_env",
-)  # fmt: skip
+    "h100_ok",
+    "rtx3060_laptop_wsl_ok",
+    "conda_cpuonly",
+    "driver_too_old",
+    "torch_missing",
+    "venv_not_conda",
+    "mixed_pip_conda",
+    "no_driver_windows",
+    "unsupported_arch",
+    "base_env",
+)
 
 
 def setup_django(tmp: Path):
@@ -95,7 +103,6 @@ def make_class(size: int, instructor, module, rng: random.Random):
         met = names[-1] in ("h100_ok", "rtx3060_laptop_wsl_ok")
         for o in objectives:
             assessed = rng.random() < 0.7
-            assessed_at = now - timedelta(hours=rng.randint(1, 90))
             evidence = ("verified" if met else "needs_work") if o.verifier else ""
             progress.append(
                 ObjectiveProgress(
@@ -191,13 +198,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument(
-        "--sizes", type=lambda v: tuple(int(n) for n in v.split(",")), default=SIZES,
+        "--sizes",
+        type=lambda v: tuple(int(n) for n in v.split(",")),
+        default=SIZES,
         help="class sizes, comma-separated (default 10,100,1000)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--profile", action="store_true",
+        "--profile",
+        action="store_true",
         help="also profile one full page of the largest class: SQL time per query and cProfile",
-    )  # fmt: skip
+    )
     parser.add_argument("--no-exports", action="store_true", help="skip the export timings")
     args = parser.parse_args()
     rng = random.Random(5)

@@ -34,8 +34,15 @@ BROKER = "redis://127.0.0.1:6379/14"
 
 
 def manage(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return done.stdout.strip()
 
 
@@ -43,10 +50,24 @@ def worker(env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         # docker-compose's worker command (prefork, 2 processes): its event loop is what
         # restores unacknowledged messages past the visibility timeout.
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-         "--concurrency", "2"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_for(predicate, seconds: float, what: str) -> float:
@@ -64,33 +85,58 @@ def main() -> None:
         admin.execute(f"CREATE DATABASE {DB}")
     redis.Redis.from_url(BROKER).flushdb()
     tmp = Path(tempfile.mkdtemp(prefix="fault-worker-"))
-    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-           "CELERY_BROKER_URL": BROKER, "CELERY_VISIBILITY_TIMEOUT": "5",
-           "TORCHREADY_VAR_DIR": str(tmp / "var"), "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+        "CELERY_BROKER_URL": BROKER,
+        "CELERY_VISIBILITY_TIMEOUT": "5",
+        "TORCHREADY_VAR_DIR": str(tmp / "var"),
+        "PYTHONPATH": str(ROOT),
+    }
     workers: list[subprocess.Popen] = []
     try:
         manage(env, "migrate", "--noinput")
-        run_id = manage(env, "shell", "-c", (
-            "from datetime import timedelta; from django.utils import timezone;"
-            "from django.contrib.auth.models import User; from diagnostics.models import CheckRun;"
-            "u = User.objects.create_user('stale');"
-            "print(CheckRun.objects.create(student=u, deadline=timezone.now() - timedelta(1)).pk)"
-        ))  # fmt: skip
+        run_id = manage(
+            env,
+            "shell",
+            "-c",
+            (
+                "from datetime import timedelta; from django.utils import timezone;"
+                "from django.contrib.auth.models import User;"
+                "from diagnostics.models import CheckRun;"
+                "u = User.objects.create_user('stale');"
+                "deadline = timezone.now() - timedelta(1);"
+                "print(CheckRun.objects.create(student=u, deadline=deadline).pk)"
+            ),
+        )
         run_id = run_id.splitlines()[-1]  # the shell may print an auto-import line first
         state_sql = f"SELECT state FROM diagnostics_checkrun WHERE id = {int(run_id)}"
         with psycopg.connect(env["DATABASE_URL"].replace("postgres://", "postgresql://")) as lock:
             lock.execute("LOCK TABLE diagnostics_checkrun IN ACCESS EXCLUSIVE MODE")
             workers.append(worker(env, tmp / "worker1.log"))
-            manage(env, "shell", "-c",
-                   "from diagnostics.tasks import sweep_stale_runs; sweep_stale_runs.delay()")
-            wait_for(lambda: "sweep_stale_runs" in (tmp / "worker1.log").read_text(), 30,
-                     "worker 1 receiving the sweep")  # fmt: skip
-            waiting = ("SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
-                       " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
-            with psycopg.connect(env["DATABASE_URL"].replace("postgres://", "postgresql://"),
-                                 autocommit=True) as probe:  # fmt: skip
-                wait_for(lambda: probe.execute(waiting, [DB]).fetchone()[0] == 1, 30,
-                         "the sweep blocking on the lock, mid-task")  # fmt: skip
+            manage(
+                env,
+                "shell",
+                "-c",
+                "from diagnostics.tasks import sweep_stale_runs; sweep_stale_runs.delay()",
+            )
+            wait_for(
+                lambda: "sweep_stale_runs" in (tmp / "worker1.log").read_text(),
+                30,
+                "worker 1 receiving the sweep",
+            )
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+            )
+            with psycopg.connect(
+                env["DATABASE_URL"].replace("postgres://", "postgresql://"), autocommit=True
+            ) as probe:
+                wait_for(
+                    lambda: probe.execute(waiting, [DB]).fetchone()[0] == 1,
+                    30,
+                    "the sweep blocking on the lock, mid-task",
+                )
             os.killpg(workers[0].pid, signal.SIGKILL)  # the worker and its pool processes
             workers[0].wait(10)
             print(f"worker 1 (pid {workers[0].pid}) killed with SIGKILL mid-task")
@@ -105,13 +151,19 @@ def main() -> None:
             workers.append(worker(env, tmp / "worker2.log"))
             lock.rollback()  # release the table
         print("worker 2 started, lock released; waiting for the redelivered sweep")
-        with psycopg.connect(env["DATABASE_URL"].replace("postgres://", "postgresql://"),
-                             autocommit=True) as db:  # fmt: skip
-            took = wait_for(lambda: db.execute(state_sql).fetchone()[0] == "expired", 150,
-                            "the redelivered sweep expiring the stale run")  # fmt: skip
+        with psycopg.connect(
+            env["DATABASE_URL"].replace("postgres://", "postgresql://"), autocommit=True
+        ) as db:
+            took = wait_for(
+                lambda: db.execute(state_sql).fetchone()[0] == "expired",
+                150,
+                "the redelivered sweep expiring the stale run",
+            )
         assert "sweep_stale_runs" in (tmp / "worker2.log").read_text(), "worker 2 never got it"
-        print(f"redelivered: worker 2 ran the sweep; the stale run is expired {took:.1f} s after "
-              "worker 2 started (visibility timeout 5 s)")
+        print(
+            f"redelivered: worker 2 ran the sweep; the stale run is expired {took:.1f} s after "
+            "worker 2 started (visibility timeout 5 s)"
+        )
         print("OK")
     finally:
         for proc in workers:

@@ -49,13 +49,24 @@ class PrivatePostgres:
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
     def as_postgres(self, *argv) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *map(str, argv)], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *map(str, argv)], check=True, capture_output=True
+        )
 
     def ctl(self, action: str, *extra: str) -> None:
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
-        self.as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-w",
-                         "-l", self.data / "log", *extra, action)  # fmt: skip
+        self.as_postgres(
+            PG_BIN / "pg_ctl",
+            "-D",
+            self.data,
+            "-o",
+            options,
+            "-w",
+            "-l",
+            self.data / "log",
+            *extra,
+            action,
+        )
 
 
 class PrivateRedis:
@@ -69,12 +80,21 @@ class PrivateRedis:
         return f"redis://{user}:{self.passwords[user]}@127.0.0.1:{self.port}/{db}"
 
     def start(self) -> None:
-        env = {**os.environ, "REDIS_PORT": str(self.port), "REDIS_DIR": str(self.folder),
-               "REDIS_APPENDONLY": "yes", "REDIS_ACL_FILE": str(self.folder / "users.acl"),
-               "REDIS_SERVER_PASSWORD": self.passwords["server"],
-               "REDIS_WORKER_PASSWORD": self.passwords["worker"]}  # fmt: skip
-        self.proc = subprocess.Popen(["sh", "deploy/redis.sh", "--appendfsync", "always"],
-                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+        env = {
+            **os.environ,
+            "REDIS_PORT": str(self.port),
+            "REDIS_DIR": str(self.folder),
+            "REDIS_APPENDONLY": "yes",
+            "REDIS_ACL_FILE": str(self.folder / "users.acl"),
+            "REDIS_SERVER_PASSWORD": self.passwords["server"],
+            "REDIS_WORKER_PASSWORD": self.passwords["worker"],
+        }
+        self.proc = subprocess.Popen(
+            ["sh", "deploy/redis.sh", "--appendfsync", "always"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         import redis
 
         client = redis.Redis.from_url(self.url("server", 1))
@@ -112,16 +132,23 @@ def prepare(env: dict, students: int) -> dict:
     subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     setup = subprocess.run(
         [PY, "manage.py", "shell", "-c", SETUP % (INSTRUCTOR_PASSWORD, students)],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(setup.stdout.strip().splitlines()[-1])
 
 
 def gunicorn(env: dict, log: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
         [str(Path(PY).parent / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "config.wsgi"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
     import http.client
 
     host, port = env["GUNICORN_BIND"].split(":")
@@ -152,9 +179,12 @@ def postgres_restart(pg: PrivatePostgres, tmp: Path, workers: int, seconds: floa
     world = prepare(env, workers)
     web = gunicorn(env, tmp / "gunicorn-pg.log")
     stats, stop = Stats(), threading.Event()
-    threads = [threading.Thread(target=student_worker, daemon=True,
-                                args=(("127.0.0.1", port), t, stop, 60, stats, 0.5))
-               for t in world["tokens"]]  # fmt: skip
+    threads = [
+        threading.Thread(
+            target=student_worker, daemon=True, args=(("127.0.0.1", port), t, stop, 60, stats, 0.5)
+        )
+        for t in world["tokens"]
+    ]
     try:
         for thread in threads:
             thread.start()
@@ -170,16 +200,20 @@ def postgres_restart(pg: PrivatePostgres, tmp: Path, workers: int, seconds: floa
     finally:
         web.terminate()
         web.wait(timeout=30)
-    stored = sql(database, "SELECT report_id::text, count(*) FROM diagnostics_report "
-                           "GROUP BY report_id")  # fmt: skip
+    stored = sql(
+        database, "SELECT report_id::text, count(*) FROM diagnostics_report GROUP BY report_id"
+    )
     ids = {row[0] for row in stored}
     after = sum(len(v) for v in stats.latency.values()) - before
     print(f"restart took {down:.1f} s; requests before {before}, after {after}")
-    print(f"errors seen by workers (then retried): {sum(stats.errors.values())} "
-          f"{dict(stats.errors)}")  # fmt: skip
+    print(
+        f"errors seen by workers (then retried): {sum(stats.errors.values())} {dict(stats.errors)}"
+    )
     lost, dup = len(stats.acked - ids), sum(1 for row in stored if row[1] > 1)
-    print(f"reports acknowledged {len(stats.acked)}, stored {len(ids)}, lost {lost}, "
-          f"duplicated {dup}, stored but never acknowledged {len(ids - stats.acked)}")  # fmt: skip
+    print(
+        f"reports acknowledged {len(stats.acked)}, stored {len(ids)}, lost {lost}, "
+        f"duplicated {dup}, stored but never acknowledged {len(ids - stats.acked)}"
+    )
     assert not lost and not dup and after > 0
 
 
@@ -191,26 +225,39 @@ def redis_restart(pg: PrivatePostgres, tmp: Path) -> None:
     redis_.start()
     port = free_port()
     database = pg.url.rsplit("/", 1)[0] + "/torchready_faults_redis"
-    subprocess.run(["psql", pg.url, "-q", "-c", "CREATE DATABASE torchready_faults_redis"],
-                   check=True)  # fmt: skip
-    env = app_env(database, tmp / "var-redis", port,
-                  CELERY_BROKER_URL=redis_.url("server", 1),
-                  CACHE_URL=redis_.url("server", 2),
-                  STUDENT_BROKER_URL=redis_.url("server", 0),
-                  TORCHREADY_WORKER_BROKER_URL=redis_.url("worker", 0),
-                  DIAGNOSTICS_QUEUE_TIMEOUT="120")  # fmt: skip
+    subprocess.run(
+        ["psql", pg.url, "-q", "-c", "CREATE DATABASE torchready_faults_redis"], check=True
+    )
+    env = app_env(
+        database,
+        tmp / "var-redis",
+        port,
+        CELERY_BROKER_URL=redis_.url("server", 1),
+        CACHE_URL=redis_.url("server", 2),
+        STUDENT_BROKER_URL=redis_.url("server", 0),
+        TORCHREADY_WORKER_BROKER_URL=redis_.url("worker", 0),
+        DIAGNOSTICS_QUEUE_TIMEOUT="120",
+    )
     world = prepare(env, 1)
     web = gunicorn(env, tmp / "gunicorn-redis.log")
     url = f"http://127.0.0.1:{port}"
     token = world["tokens"][0]
 
     def queue_run() -> int:
-        code = ("from django.contrib.auth import get_user_model; "
-                "from diagnostics.services import run_create; "
-                "u = get_user_model().objects.get(username='load-student-0000'); "
-                "print(run_create(student=u).pk)")  # fmt: skip
-        out = subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
-                             check=True, capture_output=True, text=True)  # fmt: skip
+        code = (
+            "from django.contrib.auth import get_user_model; "
+            "from diagnostics.services import run_create; "
+            "u = get_user_model().objects.get(username='load-student-0000'); "
+            "print(run_create(student=u).pk)"
+        )
+        out = subprocess.run(
+            [PY, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return int(out.stdout.strip().splitlines()[-1])
 
     def state(run_id: int) -> str:
@@ -221,8 +268,10 @@ def redis_restart(pg: PrivatePostgres, tmp: Path) -> None:
         # a) queued while no worker runs, then Redis restarts, then the worker starts.
         run_a = queue_run()
         took = redis_.restart()
-        print(f"run {run_a} queued with no worker; Redis restarted in {took:.1f} s; "
-              f"state now {state(run_a)}")  # fmt: skip
+        print(
+            f"run {run_a} queued with no worker; Redis restarted in {took:.1f} s; "
+            f"state now {state(run_a)}"
+        )
         worker = Worker(url, token, tmp / "spool", tmp / "student-worker.log")
         wait_for(lambda: state(run_a) not in ("queued", "running"), 120, f"run {run_a}")
         print(f"run {run_a} after the worker started: {state(run_a)}")
@@ -231,8 +280,10 @@ def redis_restart(pg: PrivatePostgres, tmp: Path) -> None:
         started = time.perf_counter()
         run_b = queue_run()
         wait_for(lambda: state(run_b) not in ("queued", "running"), 120, f"run {run_b}")
-        print(f"Redis restarted under a connected worker in {took:.1f} s; run {run_b} queued "
-              f"after it: {state(run_b)} in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        print(
+            f"Redis restarted under a connected worker in {took:.1f} s; run {run_b} queued "
+            f"after it: {state(run_b)} in {time.perf_counter() - started:.1f} s"
+        )
         assert state(run_a) == "posted" and state(run_b) == "posted"
     finally:
         if worker:

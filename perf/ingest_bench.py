@@ -84,19 +84,43 @@ def main() -> None:
     psql(f"CREATE DATABASE {DB}")
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    token = subprocess.run(
-        [py, "manage.py", "shell", "-c",
-         "from django.contrib.auth import get_user_model; from diagnostics import services;"
-         "u = get_user_model().objects.create_user('bench');"
-         "print(services.token_create(student=u)[1])"],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    token = (
+        subprocess.run(
+            [
+                py,
+                "manage.py",
+                "shell",
+                "-c",
+                "from django.contrib.auth import get_user_model; from diagnostics import services;"
+                "u = get_user_model().objects.create_user('bench');"
+                "print(services.token_create(student=u)[1])",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     port = free_port()
     server = subprocess.Popen(
-        [py, "-m", "gunicorn", "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+        [
+            py,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_up(base)
@@ -107,11 +131,24 @@ def main() -> None:
                 bodies = [body(report) for _ in range(args.requests)]
                 path = "/trivial" if name == "trivial" else "/api/v1/reports"
                 results[name].append(run_round(base + path, token, bodies, args.clients))
-        stored = subprocess.run(
-            [py, "manage.py", "shell", "-c",
-             "from diagnostics.models import Report; print(Report.objects.count())"],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        stored = (
+            subprocess.run(
+                [
+                    py,
+                    "manage.py",
+                    "shell",
+                    "-c",
+                    "from diagnostics.models import Report; print(Report.objects.count())",
+                ],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

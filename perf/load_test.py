@@ -118,8 +118,9 @@ def request(conn_box: list, method: str, path: str, body: bytes | None, headers:
     raise AssertionError("unreachable")
 
 
-def student_worker(address, token: str, stop: threading.Event, drain: float, stats: Stats,
-                   think: float) -> None:  # fmt: skip
+def student_worker(
+    address, token: str, stop: threading.Event, drain: float, stats: Stats, think: float
+) -> None:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     conn = [None, address]
     beat = json.dumps({"state": "idle", "worker_version": "load", "python": "3.11"}).encode()
@@ -172,12 +173,21 @@ def instructor(address, class_id: int, stop: threading.Event, stats: Stats, ever
     csrf_cookie = re.search(r"csrftoken=([^;]+)", response.getheader("Set-Cookie", "")).group(1)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     form = urllib.parse.urlencode(
-        {"username": "load-instructor", "password": INSTRUCTOR_PASSWORD,
-         "csrfmiddlewaretoken": token}
-    )  # fmt: skip
-    raw.request("POST", "/accounts/login/", body=form, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={csrf_cookie}",
-    })  # fmt: skip
+        {
+            "username": "load-instructor",
+            "password": INSTRUCTOR_PASSWORD,
+            "csrfmiddlewaretoken": token,
+        }
+    )
+    raw.request(
+        "POST",
+        "/accounts/login/",
+        body=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf_cookie}",
+        },
+    )
     response = raw.getresponse()
     response.read()
     session = re.search(r"sessionid=([^;]+)", response.getheader("Set-Cookie", "")).group(1)
@@ -227,14 +237,22 @@ def main() -> None:
     subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     setup = subprocess.run(
         [PY, "manage.py", "shell", "-c", SETUP % (INSTRUCTOR_PASSWORD, args.workers)],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     world = json.loads(setup.stdout.strip().splitlines()[-1])
     gunicorn = subprocess.Popen(
         [str(Path(PY).parent / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "config.wsgi"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(var / "gunicorn.log").open("w")
-        if var.mkdir(parents=True, exist_ok=True) is None else None,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(var / "gunicorn.log").open("w")
+        if var.mkdir(parents=True, exist_ok=True) is None
+        else None,
+    )
     address = ("127.0.0.1", port)
     try:
         for _ in range(100):
@@ -245,14 +263,20 @@ def main() -> None:
                 time.sleep(0.2)
         stats, stop = Stats(), threading.Event()
         threads = [
-            threading.Thread(target=student_worker, daemon=True,
-                             args=(address, token, stop, args.drain, stats, args.think))
+            threading.Thread(
+                target=student_worker,
+                daemon=True,
+                args=(address, token, stop, args.drain, stats, args.think),
+            )
             for token in world["tokens"]
-        ]  # fmt: skip
-        threads.append(threading.Thread(
-            target=instructor, args=(address, world["class_id"], stop, stats,
-                                     args.dashboard_every), daemon=True,
-        ))  # fmt: skip
+        ]
+        threads.append(
+            threading.Thread(
+                target=instructor,
+                args=(address, world["class_id"], stop, stats, args.dashboard_every),
+                daemon=True,
+            )
+        )
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -278,24 +302,30 @@ def main() -> None:
     unexpected = stored_ids - stats.acked
 
     total = sum(len(v) for v in stats.latency.values())
-    print(f"\n{args.workers} workers, {args.seconds:g} s, think {args.think:g} s, "
-          f"gunicorn 2 processes x {os.environ.get('GUNICORN_THREADS', '4')} threads")  # fmt: skip
+    print(
+        f"\n{args.workers} workers, {args.seconds:g} s, think {args.think:g} s, "
+        f"gunicorn 2 processes x {os.environ.get('GUNICORN_THREADS', '4')} threads"
+    )
     print(
         f"{'requests':<10} {total / measured:8.1f} req/s over {measured:.1f} s ({total} requests)"
     )
     print(f"{'kind':<10} {'count':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for kind in ("heartbeat", "report", "dashboard"):
         values = stats.latency.get(kind) or [0.0]
-        print(f"{kind:<10} {len(stats.latency.get(kind, [])):>7} "
-              f"{len(stats.latency.get(kind, [])) / measured:>7.1f} "
-              f"{percentile(values, 50) * 1000:>8.1f} {percentile(values, 95) * 1000:>8.1f} "
-              f"{percentile(values, 99) * 1000:>8.1f}")  # fmt: skip
+        print(
+            f"{kind:<10} {len(stats.latency.get(kind, [])):>7} "
+            f"{len(stats.latency.get(kind, [])) / measured:>7.1f} "
+            f"{percentile(values, 50) * 1000:>8.1f} {percentile(values, 95) * 1000:>8.1f} "
+            f"{percentile(values, 99) * 1000:>8.1f}"
+        )
     errors = sum(stats.errors.values())
     print(f"errors: {errors} {dict(stats.errors) if errors else ''}")
-    print(f"reports acknowledged: {len(stats.acked)} (replays answered: {stats.replays}); "
-          f"stored: {len(stored_ids)}; lost: {len(lost)}; duplicated: {duplicated}; "
-          f"stored but never acknowledged: {len(unexpected)}; "
-          f"threads still running: {stuck}")  # fmt: skip
+    print(
+        f"reports acknowledged: {len(stats.acked)} (replays answered: {stats.replays}); "
+        f"stored: {len(stored_ids)}; lost: {len(lost)}; duplicated: {duplicated}; "
+        f"stored but never acknowledged: {len(unexpected)}; "
+        f"threads still running: {stuck}"
+    )
     if lost or duplicated:
         sys.exit("FAIL: a report was lost or stored twice")
 

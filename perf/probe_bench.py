@@ -28,8 +28,14 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 def timed(command: list[str]) -> float:
     """Wall seconds of one fresh subprocess."""
     started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=ENV, check=False)
+    subprocess.run(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=ENV,
+        check=False,
+    )
     return time.perf_counter() - started
 
 
@@ -40,11 +46,19 @@ def median_of(command: list[str], repeats: int) -> tuple[float, float, float]:
 
 def peak_rss_mib(command: list[str]) -> int:
     """Max RSS of the command, from a fresh parent: RUSAGE_CHILDREN keeps a running maximum."""
-    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], "
-            "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)")
-    out = subprocess.run([sys.executable, "-c", code, *command], cwd=ROOT, capture_output=True,
-                         text=True, env=ENV, check=True)
+    code = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], "
+        "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
+    )
     return int(out.stdout.strip())  # ru_maxrss is in KiB on Linux
 
 
@@ -62,8 +76,10 @@ def main() -> None:
         probe_walls.append(timed(probe))
         collect_walls.append(timed(collect))
     p, c = statistics.median(probe_walls), statistics.median(collect_walls)
-    for label, wall, walls in (("probe (--no-bench)", p, probe_walls),
-                               ("collect_env", c, collect_walls)):
+    for label, wall, walls in (
+        ("probe (--no-bench)", p, probe_walls),
+        ("collect_env", c, collect_walls),
+    ):
         print(f"{label:<19} median {wall:.2f} s  [{min(walls):.2f}..{max(walls):.2f}]")
     print(f"ratio probe/collect_env: {p / c:.2f} (target <= 0.9)")
     import_only = median_of([py, "-c", "import torch"], args.repeats)[0]
@@ -72,8 +88,10 @@ def main() -> None:
     for label, extra in (("quick", ["--quick"]), ("full", [])):
         command = [py, "-m", "diagnostics", "check", "--json", *extra]
         wall, lo, hi = median_of(command, args.repeats)
-        print(f"check {label:<5}  median {wall:.2f} s  [{lo:.2f}..{hi:.2f}]  "
-              f"peak RSS {peak_rss_mib(command)} MiB")
+        print(
+            f"check {label:<5}  median {wall:.2f} s  [{lo:.2f}..{hi:.2f}]  "
+            f"peak RSS {peak_rss_mib(command)} MiB"
+        )
 
 
 if __name__ == "__main__":

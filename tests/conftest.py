@@ -26,6 +26,12 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """As healthchecks does: the default hasher costs more than half the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def own_cache_keys(settings):
     """Each test its own cache key prefix: counters (log-in throttling, API rate
     limits) never carry over from another test or another run of the suite."""

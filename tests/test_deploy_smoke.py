@@ -64,8 +64,10 @@ def test_docker_validates_the_compose_file_where_it_can():
         pytest.skip("no docker compose client here; the commands are checked natively below")
     result = subprocess.run(
         [docker, "compose", "--env-file", ".env.example", "config", "--quiet"],
-        cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -224,8 +226,9 @@ def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db,
     healthcheck = SERVICES["web"]["healthcheck"]["test"][1:]
     wait_for(
         lambda: subprocess.run(services.argv(healthcheck), cwd=ROOT, env=env).returncode == 0,
-        60, "the web service's health check",
-    )  # fmt: skip
+        60,
+        "the web service's health check",
+    )
 
     # Exactly the compose commands ran (only the executables' folder differs).
     for name in ("redis", "migrate", "web", "worker", "beat"):
@@ -236,8 +239,12 @@ def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db,
     # The first instructor, a student, a class and the student's worker token.
     setup = subprocess.run(
         [str(BIN / "python"), "manage.py", "shell", "-c", SETUP],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert setup.returncode == 0, setup.stderr
     ids = json.loads(setup.stdout.strip().splitlines()[-1])
 
@@ -274,8 +281,12 @@ def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db,
     # The server-side worker takes tasks from the server's own queue (beat's task).
     call = subprocess.run(
         [str(BIN / "celery"), "-A", "config", "call", "diagnostics.sweep_stale_runs"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert call.returncode == 0, call.stderr
     task_id = call.stdout.strip()
     wait_for(lambda: f"{task_id}] succeeded" in services.log("worker"), 60, "the sweep task")

@@ -40,7 +40,7 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "learning:teach": (
         "GET",
         {"anonymous": LOGIN, "instructor": 200, "other_instructor": 200, "*": 404},
-    ),  # fmt: skip
+    ),
     "learning:dashboard": ("GET", {"anonymous": LOGIN, "instructor": 200, "*": 404}),
     "learning:dashboard_student": ("GET", {"anonymous": LOGIN, "instructor": 200, "*": 404}),
     "learning:objective_review": ("POST", {"anonymous": LOGIN, "instructor": 400, "*": 404}),
@@ -72,8 +72,13 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "admin:view_on_site": ("GET", {"instructor": 404, "other_instructor": 404, "*": 302}),
 }
 
-ADMIN_ACTIONS = {"changelist": "view", "add": "add", "change": "change", "delete": "delete",
-                 "history": "view"}  # fmt: skip
+ADMIN_ACTIONS = {
+    "changelist": "view",
+    "add": "add",
+    "change": "change",
+    "delete": "delete",
+    "history": "view",
+}
 
 
 def admin_expected(name: str, role: str) -> tuple[str, int]:
@@ -153,11 +158,19 @@ def world(make_user, module, settings, tmp_path):
         "filename": packaging.wheel_filename(),
     }
     admin_objects = {
-        "module": module.pk, "section": module.sections.first().pk, "objective": objective.pk,
-        "resource": resource.pk, "klass": klass.pk, "objectiveprogress": progress.pk,
-        "resourceprogress": done.pk, "user": alice.pk, "group": alice.groups.first().pk,
-        "checkrun": run.pk, "report": report.pk, "workertoken": token.pk,
-    }  # fmt: skip
+        "module": module.pk,
+        "section": module.sections.first().pk,
+        "objective": objective.pk,
+        "resource": resource.pk,
+        "klass": klass.pk,
+        "objectiveprogress": progress.pk,
+        "resourceprogress": done.pk,
+        "user": alice.pk,
+        "group": alice.groups.first().pk,
+        "checkrun": run.pk,
+        "report": report.pk,
+        "workertoken": token.pk,
+    }
     return users, kwargs, admin_objects
 
 

@@ -45,8 +45,9 @@ def run_check(
     )
     if bench:
         report.bench = findings.guard(
-            "bench", lambda: benchmarks.run_benchmarks(
-                report, findings, quick=quick, progress=progress), lambda: None
+            "bench",
+            lambda: benchmarks.run_benchmarks(report, findings, quick=quick, progress=progress),
+            lambda: None,
         )
     report = probe.redact(report, findings.as_list())
     progress("verdict")
@@ -57,8 +58,9 @@ def crash_report(exc: BaseException) -> tuple[Report, Verdict]:
     """The last line of defence: an unexpected error still yields a report and a verdict."""
     from diagnostics.agent.probe.common import clip
 
-    finding = Finding(section="cli", code="internal-error",
-                      message=clip(f"{type(exc).__name__}: {exc}", 1000))
+    finding = Finding(
+        section="cli", code="internal-error", message=clip(f"{type(exc).__name__}: {exc}", 1000)
+    )
     report = Report(findings=[finding])
     try:
         verdict = judge(report)
@@ -89,9 +91,10 @@ def render(report: Report, verdict: Verdict) -> str:
             extra = f", {r.pct_of_peak:.0f}% of peak" if r.pct_of_peak is not None else ""
             if r.vs_other_device is not None:
                 extra += f", {r.vs_other_device:.3g}x the other device"
-            lines.append(f"  {r.name:<13} {r.device:<4} {format_rate(r.median, r.unit):>16} "
-                         f"{spread} n={r.samples}{extra}" + (f" ({r.status})" if r.status != "ok"
-                                                             else ""))
+            lines.append(
+                f"  {r.name:<13} {r.device:<4} {format_rate(r.median, r.unit):>16} "
+                f"{spread} n={r.samples}{extra}" + (f" ({r.status})" if r.status != "ok" else "")
+            )
         skipped = [r for r in report.bench.results if r.status == "skipped"]
         if skipped:
             names = ", ".join(f"{r.name} ({r.device})" for r in skipped)
@@ -104,8 +107,13 @@ def render(report: Report, verdict: Verdict) -> str:
             if c.hint not in shown:  # one cause can fail two checks with the same fix
                 shown.add(c.hint or "")
                 lines.append(f"  {c.id}: {c.hint}")
-    lines += ["", "Objective met: the conda env runs PyTorch on the GPU." if verdict.objective_met
-              else "Objective not met yet: fix the first FAIL above, then run the check again.", ""]
+    lines += [
+        "",
+        "Objective met: the conda env runs PyTorch on the GPU."
+        if verdict.objective_met
+        else "Objective not met yet: fix the first FAIL above, then run the check again.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -116,8 +124,12 @@ def document(report: Report, verdict: Verdict) -> dict[str, Any]:
 def cmd_check(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr)
     try:
-        report, verdict = run_check(quick=args.quick, bench=not args.no_bench,
-                                    share_identifiers=args.share_identifiers, progress=progress)
+        report, verdict = run_check(
+            quick=args.quick,
+            bench=not args.no_bench,
+            share_identifiers=args.share_identifiers,
+            progress=progress,
+        )
     except Exception as exc:  # noqa: BLE001 - the CLI must never crash
         report, verdict = crash_report(exc)
     doc = document(report, verdict)
@@ -146,16 +158,20 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m diagnostics",
-                                   description="TorchReady GPU environment diagnostics")
+    root = argparse.ArgumentParser(
+        prog="python -m diagnostics", description="TorchReady GPU environment diagnostics"
+    )
     commands = root.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="probe this environment, benchmark and judge it")
     check.add_argument("--json", action="store_true", help="print {report, verdict} as JSON")
     check.add_argument("--output", metavar="FILE", help="also write {report, verdict} to FILE")
     check.add_argument("--quick", action="store_true", help="short benchmarks (about 3 s)")
     check.add_argument("--no-bench", action="store_true", help="facts and correctness only")
-    check.add_argument("--share-identifiers", action="store_true",
-                       help="send hostname and GPU UUIDs in clear instead of hashed")
+    check.add_argument(
+        "--share-identifiers",
+        action="store_true",
+        help="send hostname and GPU UUIDs in clear instead of hashed",
+    )
     check.set_defaults(func=cmd_check)
     schema = commands.add_parser("schema", help="print the report's JSON Schema")
     schema.set_defaults(func=cmd_schema)

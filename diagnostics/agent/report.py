@@ -205,6 +205,7 @@ class Report(Model):
         if offset is not None and abs(offset.total_seconds()) > 14 * 3600:
             raise ValueError("time zone offset beyond ±14:00")
         return value
+
     identifiers_shared: bool = False
     host: Host = Field(default_factory=Host)
     python: PythonInfo = Field(default_factory=PythonInfo)

@@ -22,12 +22,21 @@ def fixture_names() -> list[str]:
     return sorted(p.stem for p in FIXTURES.glob("*.json"))
 
 
-def run_cli(*args: str, python: str = sys.executable, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    python: str = sys.executable,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
-        [python, "-m", "diagnostics", *args], capture_output=True, text=True, cwd=ROOT,
-        env=full_env, timeout=timeout, check=False,
+        [python, "-m", "diagnostics", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=full_env,
+        timeout=timeout,
+        check=False,
     )
 
 

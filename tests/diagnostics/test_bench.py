@@ -14,28 +14,34 @@ from diagnostics.agent.probe import collect
 from diagnostics.agent.probe.common import Findings
 
 
-@pytest.mark.parametrize("gpu, dtype, expected_tflops", [
-    (("NVIDIA A100-SXM4-80GB", 8, 0, 108, 1410), "fp16", 312),
-    (("NVIDIA A100-SXM4-80GB", 8, 0, 108, 1410), "tf32", 156),
-    (("NVIDIA H100 80GB HBM3", 9, 0, 132, 1980), "fp32", 66.9),
-    (("NVIDIA GeForce RTX 3090", 8, 6, 82, 1695), "fp32", 35.6),
-    (("NVIDIA GeForce RTX 3090", 8, 6, 82, 1695), "fp16", 71.2),  # GeForce: half-rate fp32 acc
-    (("NVIDIA A40", 8, 6, 84, 1740), "fp16", 149.7),
-    (("NVIDIA GeForce RTX 4090", 8, 9, 128, 2520), "tf32", 82.6),
-])
+@pytest.mark.parametrize(
+    "gpu, dtype, expected_tflops",
+    [
+        (("NVIDIA A100-SXM4-80GB", 8, 0, 108, 1410), "fp16", 312),
+        (("NVIDIA A100-SXM4-80GB", 8, 0, 108, 1410), "tf32", 156),
+        (("NVIDIA H100 80GB HBM3", 9, 0, 132, 1980), "fp32", 66.9),
+        (("NVIDIA GeForce RTX 3090", 8, 6, 82, 1695), "fp32", 35.6),
+        (("NVIDIA GeForce RTX 3090", 8, 6, 82, 1695), "fp16", 71.2),  # GeForce: half-rate fp32 acc
+        (("NVIDIA A40", 8, 6, 84, 1740), "fp16", 149.7),
+        (("NVIDIA GeForce RTX 4090", 8, 9, 128, 2520), "tf32", 82.6),
+    ],
+)
 def test_matmul_peaks_match_the_datasheets(gpu, dtype, expected_tflops):
     name, major, minor, sms, clock = gpu
-    peak = matmul_peak(name=name, major=major, minor=minor, sm_count=sms, clock_mhz=clock,
-                       dtype=dtype)
+    peak = matmul_peak(
+        name=name, major=major, minor=minor, sm_count=sms, clock_mhz=clock, dtype=dtype
+    )
     assert peak / 1e12 == pytest.approx(expected_tflops, rel=0.01)
 
 
 def test_unknown_archs_and_missing_clocks_have_no_peak():
     assert matmul_peak(name="x", major=3, minor=5, sm_count=15, clock_mhz=900, dtype="fp32") is None
-    assert matmul_peak(name="x", major=9, minor=0, sm_count=132, clock_mhz=None,
-                       dtype="fp32") is None
-    assert matmul_peak(name="x", major=7, minor=5, sm_count=40, clock_mhz=1590,
-                       dtype="bf16") is None
+    assert (
+        matmul_peak(name="x", major=9, minor=0, sm_count=132, clock_mhz=None, dtype="fp32") is None
+    )
+    assert (
+        matmul_peak(name="x", major=7, minor=5, sm_count=40, clock_mhz=1590, dtype="bf16") is None
+    )
 
 
 def test_memory_and_pcie_peaks():
@@ -48,7 +54,7 @@ def test_memory_and_pcie_peaks():
 def test_matmul_size_fits_half_the_free_memory():
     assert fit_matmul(80 * 2**30, 2, [8192, 4096, 2048]) == 8192
     assert fit_matmul(600 * 2**20, 4, [8192, 4096, 2048]) == 4096  # 3 x 64 MiB < 300 MiB
-    assert fit_matmul(10 * 2**20, 4, [8192, 4096, 2048]) == 2048   # smallest as a last resort
+    assert fit_matmul(10 * 2**20, 4, [8192, 4096, 2048]) == 2048  # smallest as a last resort
 
 
 def test_the_cpu_timer_stops_at_its_budget():
@@ -72,6 +78,7 @@ def test_cpu_matmuls_agree_with_float64_within_the_dtypes_threshold(dtype):
 
 def test_the_correctness_check_catches_a_wrong_result(monkeypatch):
     real = torch.Tensor.__matmul__
+
     # One corrupted output column, as a bad kernel or broken memory would give.
     def wrong(a, b):
         out = real(a, b)
@@ -79,6 +86,7 @@ def test_the_correctness_check_catches_a_wrong_result(monkeypatch):
             out = out.clone()
             out[:, 0] = 0
         return out
+
     monkeypatch.setattr(torch.Tensor, "__matmul__", wrong)
     result = check_matmul(torch, "cpu", "fp32")
     assert not result.ok and result.rel_err > THRESHOLDS["fp32"]
@@ -105,11 +113,17 @@ def test_benchmark_errors_are_findings_not_crashes():
     from diagnostics.agent.bench.suite import Runner
 
     findings = Findings()
-    runner = Runner(torch, quick=True, deadline=time.perf_counter() + 5, findings=findings,
-                    progress=lambda _: None)
+    runner = Runner(
+        torch,
+        quick=True,
+        deadline=time.perf_counter() + 5,
+        findings=findings,
+        progress=lambda _: None,
+    )
 
     def broken():
         raise RuntimeError("boom")
+
     runner.run("matmul-fp32", "cpu", "cpu-matmul", broken)
     assert runner.results[0].status == "error" and "boom" in runner.results[0].reason
     assert findings.as_list()[0].code == "bench-error"

@@ -63,6 +63,7 @@ def test_the_quick_check_stays_within_its_budget():
 def test_an_unexpected_error_becomes_a_finding_and_exit_1(monkeypatch, capsys):
     def explode(**kwargs):
         raise RuntimeError("probe exploded")
+
     monkeypatch.setattr(cli, "run_check", explode)
     assert cli.main(["check", "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)

@@ -8,8 +8,14 @@ from .reports import ROOT, run_json
 
 
 def collect_env() -> dict[str, str]:
-    done = subprocess.run([sys.executable, "-m", "torch.utils.collect_env"], capture_output=True,
-                          text=True, cwd=ROOT, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.utils.collect_env"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=True,
+    )
     return dict(re.findall(r"^([^:\n]+): (.*)$", done.stdout, re.M))
 
 
@@ -20,7 +26,8 @@ def test_torch_cuda_python_and_os_agree_with_collect_env():
     assert ours["torch"]["version"] == theirs["PyTorch version"]
     cuda = theirs["CUDA used to build PyTorch"]
     assert (ours["torch"]["cuda"] or "Could not collect") == (
-        "Could not collect" if cuda in ("None", "Could not collect") else cuda)
+        "Could not collect" if cuda in ("None", "Could not collect") else cuda
+    )
     assert theirs["Python version"].startswith(ours["python"]["version"] + " ")
     # collect_env: "OS: Debian GNU/Linux 12 (bookworm) (x86_64)"
     assert theirs["OS"] == f"{ours['host']['os_name']} ({ours['host']['machine']})"

@@ -25,8 +25,13 @@ def make_conda_root(tmp_path: Path) -> Path:
     (root / "conda-meta").mkdir(parents=True)
     (root / "conda-meta" / "history").write_text("==> 2024-05-01 10:00:00 <==\n# cmd: install\n")
     (root / "condabin").mkdir()
-    write_record(root, "conda", "24.3.0", "py311h06a4308_0",
-                 "https://conda.anaconda.org/conda-forge/linux-64")
+    write_record(
+        root,
+        "conda",
+        "24.3.0",
+        "py311h06a4308_0",
+        "https://conda.anaconda.org/conda-forge/linux-64",
+    )
     write_record(root, "python", "3.11.9", "hb806964_0_cpython", "conda-forge")
     return root
 
@@ -36,8 +41,9 @@ def make_named_env(root: Path, name: str) -> Path:
     (env / "conda-meta").mkdir(parents=True)
     (env / "conda-meta" / "history").write_text(f"==> 2024-05-02 <==\n# cmd: create -n {name}\n")
     write_record(env, "python", "3.11.9", "hb806964_0_cpython", "conda-forge")
-    write_record(env, "pytorch", "2.3.1", "py3.11_cpu_0",
-                 "https://conda.anaconda.org/pytorch/linux-64")
+    write_record(
+        env, "pytorch", "2.3.1", "py3.11_cpu_0", "https://conda.anaconda.org/pytorch/linux-64"
+    )
     write_record(env, "cpuonly", "2.0", "0", "https://conda.anaconda.org/pytorch/noarch")
     write_record(env, "pytorch-mutex", "1.0", "cpu", "https://conda.anaconda.org/pytorch/noarch")
     write_record(env, "libgcc-ng", "13.2.0", "h77fa898_7", "conda-forge")
@@ -45,8 +51,15 @@ def make_named_env(root: Path, name: str) -> Path:
 
 
 def write_record(prefix: Path, name: str, version: str, build: str, channel: str) -> None:
-    record = {"name": name, "version": version, "build": build, "build_number": 0,
-              "channel": channel, "files": [f"lib/{name}.so"], "depends": []}
+    record = {
+        "name": name,
+        "version": version,
+        "build": build,
+        "build_number": 0,
+        "channel": channel,
+        "files": [f"lib/{name}.so"],
+        "depends": [],
+    }
     path = prefix / "conda-meta" / f"{name}-{version}-{build}.json"
     path.write_text(json.dumps(record))
 
@@ -60,6 +73,7 @@ def running_in(monkeypatch):
             monkeypatch.delenv(name, raising=False)
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
+
     return use
 
 
@@ -139,11 +153,14 @@ def test_a_broken_conda_record_is_a_finding_not_a_crash(tmp_path):
     assert [f.code for f in findings.as_list()] == ["conda-record-unreadable"]
 
 
-@pytest.mark.parametrize("channel, name", [
-    ("https://conda.anaconda.org/conda-forge/linux-64", "conda-forge"),
-    ("https://repo.anaconda.com/pkgs/main/win-64", "pkgs/main"),
-    ("pytorch", "pytorch"),
-])
+@pytest.mark.parametrize(
+    "channel, name",
+    [
+        ("https://conda.anaconda.org/conda-forge/linux-64", "conda-forge"),
+        ("https://repo.anaconda.com/pkgs/main/win-64", "pkgs/main"),
+        ("pytorch", "pytorch"),
+    ],
+)
 def test_channel_urls_become_channel_names(channel, name):
     assert channel_name(channel) == name
 
@@ -157,9 +174,18 @@ def test_a_simulated_conda_env_end_to_end_is_judged_cpu_only_with_the_conda_hint
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(env_dir), "check", "--json", "--no-bench"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "CONDA_PREFIX": str(env_dir),
-             "CONDA_DEFAULT_ENV": "course", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "CONDA_PREFIX": str(env_dir),
+            "CONDA_DEFAULT_ENV": "course",
+            "HOME": str(tmp_path),
+        },
     )
     doc = json.loads(done.stdout)
     assert doc["report"]["env"]["conda_env_name"] == "course"
@@ -175,8 +201,12 @@ def test_torch_found_outside_the_prefix_is_flagged(tmp_path):
     outside = tmp_path / "elsewhere"
     (outside / "torch").mkdir(parents=True)
     (outside / "torch" / "__init__.py").write_text("raise ImportError('not a real torch')\n")
-    done = run_cli("check", "--json", "--no-bench",
-                   env={"PYTHONPATH": os.pathsep.join([str(outside), str(ROOT)])})
+    done = run_cli(
+        "check",
+        "--json",
+        "--no-bench",
+        env={"PYTHONPATH": os.pathsep.join([str(outside), str(ROOT)])},
+    )
     report = json.loads(done.stdout)["report"]
     assert report["packages"]["torch_outside_prefix"] is True
     assert report["packages"]["torch_origin"].startswith(str(outside))

@@ -24,16 +24,25 @@ def test_identifiers_are_hashed_unless_shared():
 def test_a_real_run_keeps_home_hostname_and_secrets_out(tmp_path):
     home = str(tmp_path / "home" / "student")
     os.makedirs(home)
-    _, doc = run_json("--no-bench", env={
-        "HOME": home, "CONDA_TOKEN": "s3cret-token", "AWS_SECRET_ACCESS_KEY": "s3cret-aws",
-        "CUDA_VISIBLE_DEVICES": "0", "LD_LIBRARY_PATH": f"{home}/lib", "PYTORCH_CUDA_ALLOC_CONF":
-        "expandable_segments:True", "PYTHONPATH_EXTRA": "x",
-    })
+    _, doc = run_json(
+        "--no-bench",
+        env={
+            "HOME": home,
+            "CONDA_TOKEN": "s3cret-token",
+            "AWS_SECRET_ACCESS_KEY": "s3cret-aws",
+            "CUDA_VISIBLE_DEVICES": "0",
+            "LD_LIBRARY_PATH": f"{home}/lib",
+            "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+            "PYTHONPATH_EXTRA": "x",
+        },
+    )
     text = json.dumps(doc)
     assert "s3cret" not in text and f"{home}/lib" not in text
     variables = doc["report"]["variables"]
-    assert variables["values"] == {"CUDA_VISIBLE_DEVICES": "0",
-                                   "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}
+    assert variables["values"] == {
+        "CUDA_VISIBLE_DEVICES": "0",
+        "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+    }
     assert variables["ld_library_path_set"] is True
     assert doc["report"]["host"]["hostname"] == hashed(platform.node(), share=False)
 

@@ -52,11 +52,18 @@ def test_a_failing_scenario_fails_only_where_the_fault_is(name):
 
 def test_the_fixtures_cover_every_check_of_the_objective():
     faulted = {
-        c.id for name in fixture_names() for c in judge(fixture_report(name)).checks
+        c.id
+        for name in fixture_names()
+        for c in judge(fixture_report(name)).checks
         if c.status in ("fail", "warn")
     }
-    wanted = set(REQUIRED) | {"driver-new-enough", "arch-supported", "gpu-beats-cpu",
-                              "no-mixed-torch", "platform"}
+    wanted = set(REQUIRED) | {
+        "driver-new-enough",
+        "arch-supported",
+        "gpu-beats-cpu",
+        "no-mixed-torch",
+        "platform",
+    }
     assert wanted <= faulted, wanted - faulted
 
 

@@ -20,47 +20,99 @@ HELDOUT = Path(__file__).parent / "fixtures" / "heldout"
 # fixture -> (objective met, the check that decides it, its status, words its hint must hold,
 #             words its hint must not hold)
 CASES = {
-    "cu124_on_driver_470": (False, "driver-new-enough", "fail",
-                            ["≥ 525.60.13", "whl/cu118"], []),
+    "cu124_on_driver_470": (False, "driver-new-enough", "fail", ["≥ 525.60.13", "whl/cu118"], []),
     "cu118_driver_450_80_02_ok": (True, "driver-new-enough", "pass", [], []),
-    "cu118_driver_450_80_01": (False, "driver-new-enough", "fail", ["≥ 450.80.02"],
-                               ["which this driver runs"]),
-    "windows_cu118_driver_452_38": (False, "driver-new-enough", "fail", ["≥ 452.39"],
-                                    ["which this driver runs"]),
+    "cu118_driver_450_80_01": (
+        False,
+        "driver-new-enough",
+        "fail",
+        ["≥ 450.80.02"],
+        ["which this driver runs"],
+    ),
+    "windows_cu118_driver_452_38": (
+        False,
+        "driver-new-enough",
+        "fail",
+        ["≥ 452.39"],
+        ["which this driver runs"],
+    ),
     "windows_cu118_driver_452_39_ok": (True, "driver-new-enough", "pass", [], []),
-    "cu130_on_driver_575": (False, "driver-new-enough", "fail", ["≥ 580", "whl/cu126"],
-                            ["cu118"]),
+    "cu130_on_driver_575": (False, "driver-new-enough", "fail", ["≥ 580", "whl/cu126"], ["cu118"]),
     "cu130_on_driver_580_ok": (True, "driver-new-enough", "pass", [], []),
     # compute_90 PTX is JIT-compiled for sm_120, and the matmul on the GPU was right.
     "rtx5090_with_compute_90_ptx": (True, "arch-supported", "pass", [], []),
-    "gtx780_sm35_modern_torch": (False, "arch-supported", "fail", ["sm_35", "no install"],
-                                 ["pip install"]),
+    "gtx780_sm35_modern_torch": (
+        False,
+        "arch-supported",
+        "fail",
+        ["sm_35", "no install"],
+        ["pip install"],
+    ),
     "cvd_minus_one": (False, "gpu-visible", "fail", ["unset CUDA_VISIBLE_DEVICES"], []),
     "cvd_unknown_uuid": (False, "gpu-visible", "fail", ["unset CUDA_VISIBLE_DEVICES"], []),
     # CUDA_VISIBLE_DEVICES=0 selects the one GPU: the suspend is to blame, not the variable.
-    "cvd_zero_after_suspend": (False, "gpu-visible", "fail", ["nvidia_uvm"],
-                               ["unset CUDA_VISIBLE_DEVICES"]),
+    "cvd_zero_after_suspend": (
+        False,
+        "gpu-visible",
+        "fail",
+        ["nvidia_uvm"],
+        ["unset CUDA_VISIBLE_DEVICES"],
+    ),
     "torch_from_user_site": (False, "torch-in-env", "fail", ["user site-packages"], []),
-    "conda_pytorch_and_pip_torch": (False, "no-mixed-torch", "fail",
-                                    ["conda remove -y --force pytorch torchvision"], []),
+    "conda_pytorch_and_pip_torch": (
+        False,
+        "no-mixed-torch",
+        "fail",
+        ["conda remove -y --force pytorch torchvision"],
+        [],
+    ),
     "conda_pytorch_cuda_ok": (True, "no-mixed-torch", "pass", [], []),
-    "conda_cpuonly_240_with_gpu": (False, "torch-cuda-build", "fail",
-                                   ["conda remove -y --force pytorch cpuonly", "whl/cu126"], []),
-    "windows_pip_cpu_wheel": (False, "torch-cuda-build", "fail",
-                              ["pip uninstall -y torch", "whl/cu126"], []),
-    "wsl_with_linux_driver": (False, "wsl-driver", "fail",
-                              ["apt-get remove --purge", "wsl --update"], []),
+    "conda_cpuonly_240_with_gpu": (
+        False,
+        "torch-cuda-build",
+        "fail",
+        ["conda remove -y --force pytorch cpuonly", "whl/cu126"],
+        [],
+    ),
+    "windows_pip_cpu_wheel": (
+        False,
+        "torch-cuda-build",
+        "fail",
+        ["pip uninstall -y torch", "whl/cu126"],
+        [],
+    ),
+    "wsl_with_linux_driver": (
+        False,
+        "wsl-driver",
+        "fail",
+        ["apt-get remove --purge", "wsl --update"],
+        [],
+    ),
     "macos_arm64_mps": (False, "platform", "fail", ["Linux or Windows machine"], []),
-    "python313_torch_missing": (False, "torch-importable", "fail",
-                                ["pip install torch --index-url"], []),
-    "nvml_driver_not_loaded": (False, "driver-present", "fail",
-                               ["sudo modprobe nvidia", "dkms", "reboot"], []),
+    "python313_torch_missing": (
+        False,
+        "torch-importable",
+        "fail",
+        ["pip install torch --index-url"],
+        [],
+    ),
+    "nvml_driver_not_loaded": (
+        False,
+        "driver-present",
+        "fail",
+        ["sudo modprobe nvidia", "dkms", "reboot"],
+        [],
+    ),
     "nvml_rm_version_mismatch": (False, "driver-present", "fail", ["Reboot"], []),
-    "too_old_warning_without_nvml": (False, "driver-new-enough", "fail",
-                                     ["≥ 525.60.13", "whl/cu118"], ["driver ,"]),
+    "too_old_warning_without_nvml": (
+        False,
+        "driver-new-enough",
+        "fail",
+        ["≥ 525.60.13", "whl/cu118"],
+        ["driver ,"],
+    ),
     "wrong_matmul_result": (False, "cuda-tensor-op", "fail", ["nvidia-smi -q -d ECC"], []),
-    "cuda_oom_other_process": (False, "cuda-tensor-op", "fail", ["nvidia-smi"],
-                               ["Reinstall"]),
+    "cuda_oom_other_process": (False, "cuda-tensor-op", "fail", ["nvidia-smi"], ["Reinstall"]),
     "mx150_slower_than_cpu": (True, "gpu-beats-cpu", "warn", ["power mode"], []),
 }
 # Faults that show in more than one check, by their nature.
@@ -75,8 +127,9 @@ def heldout_report(name: str) -> Report:
 
 
 def test_every_heldout_fixture_has_a_case():
-    assert sorted(CASES) == sorted(p.stem.removeprefix("heldout_")
-                                   for p in HELDOUT.glob("heldout_*.json"))
+    assert sorted(CASES) == sorted(
+        p.stem.removeprefix("heldout_") for p in HELDOUT.glob("heldout_*.json")
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -108,8 +161,10 @@ def test_a_conda_installed_torch_is_replaced_by_conda_not_pip_uninstall():
     report.nvml.driver_version = "470.239.06"
     report.nvml.cuda_driver_version = "11.4"
     hint = judge(report).check("driver-new-enough").hint
-    assert "conda remove -y --force pytorch pytorch-cuda && python -m pip install torch " \
-           "--index-url https://download.pytorch.org/whl/cu118" in hint
+    assert (
+        "conda remove -y --force pytorch pytorch-cuda && python -m pip install torch "
+        "--index-url https://download.pytorch.org/whl/cu118" in hint
+    )
 
 
 def test_no_kernel_image_always_comes_with_a_hint():
@@ -178,8 +233,9 @@ def test_implausible_matmul_above_peak_and_cpu_beyond_any_cpu():
 
 def test_plausible_without_nvml_and_with_a_gpu_hidden_by_cvd():
     report = fixture_report("h100_ok")
-    report.nvml.devices.append(report.nvml.devices[0].model_copy(update={"index": 1,
-                                                                          "uuid": "sha256:77"}))
+    report.nvml.devices.append(
+        report.nvml.devices[0].model_copy(update={"index": 1, "uuid": "sha256:77"})
+    )
     report.variables.values["CUDA_VISIBLE_DEVICES"] = "0"
     assert implausibilities(report) == []
     assert "hides the others" in judge(report).check("gpu-visible").summary

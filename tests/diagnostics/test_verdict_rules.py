@@ -26,10 +26,15 @@ def test_driver_versions_compare_as_numbers_not_strings():
     assert status(report, "driver-new-enough") == "fail"
 
 
-@pytest.mark.parametrize("system, driver, expected", [
-    ("Windows", "527.41", "pass"), ("Windows", "527.37", "fail"),
-    ("Linux", "525.60.13", "pass"), ("Linux", "520.61.05", "fail"),
-])
+@pytest.mark.parametrize(
+    "system, driver, expected",
+    [
+        ("Windows", "527.41", "pass"),
+        ("Windows", "527.37", "fail"),
+        ("Linux", "525.60.13", "pass"),
+        ("Linux", "520.61.05", "fail"),
+    ],
+)
 def test_windows_and_linux_have_their_own_minimum_drivers(system, driver, expected):
     report = h100(correctness=[])  # a driver too old for torch's CUDA runs no CUDA op
     report.host.system = system
@@ -37,10 +42,15 @@ def test_windows_and_linux_have_their_own_minimum_drivers(system, driver, expect
     assert status(report, "driver-new-enough") == expected
 
 
-@pytest.mark.parametrize("cuda, driver, expected", [
-    ("11.8", "450.80.02", "pass"), ("11.8", "450.51.06", "fail"),
-    ("13.0", "575.57.08", "fail"), ("13.0", "580.65.06", "pass"),
-])
+@pytest.mark.parametrize(
+    "cuda, driver, expected",
+    [
+        ("11.8", "450.80.02", "pass"),
+        ("11.8", "450.51.06", "fail"),
+        ("13.0", "575.57.08", "fail"),
+        ("13.0", "580.65.06", "pass"),
+    ],
+)
 def test_each_cuda_major_has_its_minimum_driver(cuda, driver, expected):
     report = h100(correctness=[])
     report.torch.cuda = cuda
@@ -50,22 +60,31 @@ def test_each_cuda_major_has_its_minimum_driver(cuda, driver, expected):
 
 def test_a_too_old_driver_is_found_from_torchs_warning_when_nvml_is_missing():
     report = fixture_report("driver_too_old")
-    report.nvml = report.nvml.model_copy(update={"available": False, "error": "pynvml-missing",
-                                                 "driver_version": None, "devices": []})
+    report.nvml = report.nvml.model_copy(
+        update={
+            "available": False,
+            "error": "pynvml-missing",
+            "driver_version": None,
+            "devices": [],
+        }
+    )
     check = judge(report).check("driver-new-enough")
     assert check.status == "fail" and "CUDA 11.4" in check.summary
 
 
-@pytest.mark.parametrize("arch, major, minor, runs", [
-    ("sm_80", 8, 6, True),        # same major, newer minor: binary compatible
-    ("sm_86", 8, 0, False),       # an older minor cannot run newer cubins
-    ("sm_90", 12, 0, False),      # cubins never cross a major
-    ("compute_90", 12, 0, True),  # PTX is JIT-compiled forward
-    ("compute_90", 8, 9, False),
-    ("sm_90a", 9, 0, True),
-    ("sm_90a", 10, 0, False),     # arch-specific kernels run only on their arch
-    ("sm_120", 12, 0, True),
-])
+@pytest.mark.parametrize(
+    "arch, major, minor, runs",
+    [
+        ("sm_80", 8, 6, True),  # same major, newer minor: binary compatible
+        ("sm_86", 8, 0, False),  # an older minor cannot run newer cubins
+        ("sm_90", 12, 0, False),  # cubins never cross a major
+        ("compute_90", 12, 0, True),  # PTX is JIT-compiled forward
+        ("compute_90", 8, 9, False),
+        ("sm_90a", 9, 0, True),
+        ("sm_90a", 10, 0, False),  # arch-specific kernels run only on their arch
+        ("sm_120", 12, 0, True),
+    ],
+)
 def test_arch_compatibility_follows_cudas_rules(arch, major, minor, runs):
     assert arch_runs(major, minor, arch) is runs
 
@@ -104,15 +123,19 @@ def test_a_gpu_hidden_without_a_visible_devices_variable_is_still_a_fail():
     assert check.status == "fail" and "driver sees the GPU but torch does not" in check.summary
 
 
-@pytest.mark.parametrize("error, words", [
-    ("NVMLError_DriverNotLoaded", "modprobe nvidia"),
-    ("NVMLError_LibRmVersionMismatch", "Reboot"),
-    ("NVMLError_LibraryNotFound", "ubuntu-drivers"),
-])
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        ("NVMLError_DriverNotLoaded", "modprobe nvidia"),
+        ("NVMLError_LibRmVersionMismatch", "Reboot"),
+        ("NVMLError_LibraryNotFound", "ubuntu-drivers"),
+    ],
+)
 def test_each_nvml_error_gets_its_own_driver_hint(error, words):
     report = fixture_report("cuda_visible_devices_empty")
-    report.nvml = report.nvml.model_copy(update={"available": False, "error": error,
-                                                 "devices": [], "driver_version": None})
+    report.nvml = report.nvml.model_copy(
+        update={"available": False, "error": error, "devices": [], "driver_version": None}
+    )
     check = judge(report).check("driver-present")
     assert check.status == "fail" and words in check.hint
 
@@ -120,8 +143,9 @@ def test_each_nvml_error_gets_its_own_driver_hint(error, words):
 def test_wsl_without_a_windows_driver_says_not_to_install_a_linux_one():
     report = fixture_report("rtx3060_laptop_wsl_ok")
     report.host.wsl_libcuda = False
-    report.nvml = report.nvml.model_copy(update={"available": False, "devices": [],
-                                                 "error": "NVMLError_LibraryNotFound"})
+    report.nvml = report.nvml.model_copy(
+        update={"available": False, "devices": [], "error": "NVMLError_LibraryNotFound"}
+    )
     report.torch.cuda_available, report.torch.device_count, report.torch.devices = False, 0, []
     verdict = judge(report)
     assert verdict.check("wsl-driver").status == "fail"
@@ -187,8 +211,9 @@ def test_conda_torch_version_differing_from_the_imported_one_counts_as_mixed():
 
 def test_wrong_gpu_results_fail_the_tensor_op_check():
     report = h100()
-    report.correctness[2] = Correctness(device="cuda", dtype="fp16", size=256, rel_err=0.41,
-                                        threshold=5e-3, ok=False)
+    report.correctness[2] = Correctness(
+        device="cuda", dtype="fp16", size=256, rel_err=0.41, threshold=5e-3, ok=False
+    )
     check = judge(report).check("cuda-tensor-op")
     assert check.status == "fail" and "4.1e-01" in check.summary
     assert not judge(report).objective_met
@@ -221,8 +246,14 @@ def test_blackwell_gets_a_cuda_12_8_wheel_in_hints():
 
 def test_a_conda_forge_cpu_build_is_detected():
     report = fixture_report("conda_cpuonly")
-    report.packages.conda = [CondaPackage(name="pytorch", version="2.3.1",
-                                          build="cpu_mkl_py311h5f2c4a1_101", channel="conda-forge")]
+    report.packages.conda = [
+        CondaPackage(
+            name="pytorch",
+            version="2.3.1",
+            build="cpu_mkl_py311h5f2c4a1_101",
+            channel="conda-forge",
+        )
+    ]
     assert "conda build" in judge(report).check("torch-cuda-build").summary
 
 
@@ -284,15 +315,20 @@ def test_cuda_unknown_error_after_suspend_gets_the_uvm_reload_hint():
     report.torch.availability_warnings = [
         "CUDA initialization: CUDA unknown error - this may be due to an incorrectly set up "
         "environment, e.g. changing env variable CUDA_VISIBLE_DEVICES after program start. "
-        "Setting the available devices to be zero."]
+        "Setting the available devices to be zero."
+    ]
     assert "modprobe nvidia_uvm" in judge(report).check("gpu-visible").hint
 
 
 def test_a_mixed_install_that_breaks_the_import_is_still_named():
     report = fixture_report("mixed_pip_conda")
-    report.torch = report.torch.model_copy(update={
-        "importable": False, "version": None,
-        "import_error": "OSError: libtorch_cuda.so: cannot open shared object file"})
+    report.torch = report.torch.model_copy(
+        update={
+            "importable": False,
+            "version": None,
+            "import_error": "OSError: libtorch_cuda.so: cannot open shared object file",
+        }
+    )
     verdict = judge(report)
     assert verdict.check("torch-importable").status == "fail"
     assert verdict.check("no-mixed-torch").status == "fail"

@@ -13,16 +13,34 @@ HOSTILE = "<script>alert(1)</script>"
 
 def row(**fields) -> StudentRow:
     values = {
-        "user_id": 7, "username": "alice", "name": "", "cells": [], "last_activity": None,
-        "last_seen": None, "online": False, "gpu": None, "stuck_since": None,
+        "user_id": 7,
+        "username": "alice",
+        "name": "",
+        "cells": [],
+        "last_activity": None,
+        "last_seen": None,
+        "online": False,
+        "gpu": None,
+        "stuck_since": None,
         "url": "/teach/1/students/7/",
-    }  # fmt: skip
+    }
     return StudentRow(**{**values, **fields})
 
 
 def test_names_and_gpu_facts_are_escaped():
-    gpu = GpuSummary("r", NOW, False, HOSTILE, None, HOSTILE, "", "CPU-only build", None, None,
-                     (Failing(HOSTILE, "s", "h"),))  # fmt: skip
+    gpu = GpuSummary(
+        "r",
+        NOW,
+        False,
+        HOSTILE,
+        None,
+        HOSTILE,
+        "",
+        "CPU-only build",
+        None,
+        None,
+        (Failing(HOSTILE, "s", "h"),),
+    )
     html = matrix_row(row(name=HOSTILE, username=HOSTILE, gpu=gpu))
     assert "<script>" not in html
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 6
@@ -45,8 +63,19 @@ def test_cells_show_state_confidence_and_review():
 
 
 def test_times_worker_and_benchmarks():
-    gpu = GpuSummary("r", NOW, True, "NVIDIA H100", 79.6, "550.54", "2.5.1", "CUDA 12.4 build",
-                     Bench(724.04, 67.7), None, ())  # fmt: skip
+    gpu = GpuSummary(
+        "r",
+        NOW,
+        True,
+        "NVIDIA H100",
+        79.6,
+        "550.54",
+        "2.5.1",
+        "CUDA 12.4 build",
+        Bench(724.04, 67.7),
+        None,
+        (),
+    )
     now = timezone.now()
     active, seen = now - timedelta(hours=3), now - timedelta(days=2)
     html = matrix_row(row(last_activity=active, last_seen=seen, gpu=gpu))

@@ -30,9 +30,17 @@ def module(path: str) -> Module:
 @pytest.mark.parametrize(
     ("text", "minutes"),
     [
-        ("2 hrs", 120), ("30 mins", 30), ("1h30", 90), ("1 hr 30", 90), ("1.5 hours", 90),
-        ("~2 hours", 120), ("2-3 hours", 180), ("1 h", 60), ("45 min", 45),
-        ("... hours", None), ("self-paced", None),
+        ("2 hrs", 120),
+        ("30 mins", 30),
+        ("1h30", 90),
+        ("1 hr 30", 90),
+        ("1.5 hours", 90),
+        ("~2 hours", 120),
+        ("2-3 hours", 180),
+        ("1 h", 60),
+        ("45 min", 45),
+        ("... hours", None),
+        ("self-paced", None),
     ],
 )
 def test_time_to_complete_in_the_course_formats(text, minutes):
@@ -40,10 +48,14 @@ def test_time_to_complete_in_the_course_formats(text, minutes):
 
 
 def test_markdown_inside_a_kramdown_callout_is_rendered():
-    page = parse_page('# T\n\n<div class="alert alert-info" markdown="1">\n'
-                      "**Note:** not complete :warning:\n- one\n</div>\n\nAfter.\n")
-    assert '<div class="alert alert-info">\n<p><strong>Note:</strong> not complete ⚠️</p>' \
+    page = parse_page(
+        '# T\n\n<div class="alert alert-info" markdown="1">\n'
+        "**Note:** not complete :warning:\n- one\n</div>\n\nAfter.\n"
+    )
+    assert (
+        '<div class="alert alert-info">\n<p><strong>Note:</strong> not complete ⚠️</p>'
         in page.intro_html
+    )
     assert "<li>one</li>" in page.intro_html and "markdown=" not in page.intro_html
 
 
@@ -78,8 +90,10 @@ def test_the_heldout_course_imports_page_by_page(course):
     rows = {r.title: r for r in intro.resources.all()}
     assert rows["3Blue1Brown: Neural networks"].minutes == 90  # "1h30"
     assert rows["Neural networks and deep learning"].extra == {"Notes": "Chapters 1-2 only"}
-    assert rows["Video 1. But what is a neural network?"].url == \
-        "https://www.youtube.com/watch?v=aircAruvnKk"
+    assert (
+        rows["Video 1. But what is a neural network?"].url
+        == "https://www.youtube.com/watch?v=aircAruvnKk"
+    )
     html = intro.sections.get().html
     assert '<span class="image-alt">Overview</span>' in html and "<img" not in html
     assert "the next page" in html and "setup.md" not in html
@@ -97,11 +111,14 @@ def test_the_heldout_course_imports_page_by_page(course):
     assert "# a comment, not a heading" in setup.intro_html
 
     assert not module("part2/dataset.md").objectives.exists()  # fields, no lead-in
-    groups = list(module("part2/two-parts.md").objectives.order_by("order")
-                  .values_list("group", flat=True))
+    groups = list(
+        module("part2/two-parts.md").objectives.order_by("order").values_list("group", flat=True)
+    )
     assert groups == ["Part A: training"] * 2 + ["Part B: evaluation"] * 2
     assert [o.text for o in module("part2/crlf.md").objectives.all()] == [
-        "Handle CRLF files", "Still parse objectives"]
+        "Handle CRLF files",
+        "Still parse objectives",
+    ]
     assert module("part2/labs/extra/deep.md").objectives.count() == 2
     assert module("part3/lead-in-heading.md").objectives.count() == 2
     assert module("part3/ordering.md").sort == 14
@@ -130,10 +147,12 @@ def test_reimport_rewording_and_removal_on_the_heldout_course(course, student):
         ObjectiveProgress.objects.create(student=student, objective=objective, confidence=4)
     page = course / "part1" / "intro.md"
     text = page.read_text()
-    text = text.replace("Explain what a neural network is", "Explain what a neural network is "
-                        "and does")
-    page.write_text(text.replace("- [ ] Describe the difference between training and "
-                                 "inference\n", ""))
+    text = text.replace(
+        "Explain what a neural network is", "Explain what a neural network is and does"
+    )
+    page.write_text(
+        text.replace("- [ ] Describe the difference between training and inference\n", "")
+    )
     summary = import_course(directory=course, base_url=BASE)
     assert summary.count("updated") == 1
     first.refresh_from_db()

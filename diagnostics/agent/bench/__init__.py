@@ -56,19 +56,29 @@ def gpu_skip_reason(report: Report, checks: list[Correctness]) -> str | None:
 
 
 def run_benchmarks(
-    report: Report, findings: Findings, *, quick: bool,
+    report: Report,
+    findings: Findings,
+    *,
+    quick: bool,
     progress: Callable[[str], None] | None = None,
 ) -> BenchReport:
     started = perf_counter()
     torch = _torch() if report.torch.importable else None
     if torch is None:
-        results = [BenchResult(name=n, device="cpu", status="skipped", reason="torch missing")
-                   for n in ("matmul-fp32", "copy")]
+        results = [
+            BenchResult(name=n, device="cpu", status="skipped", reason="torch missing")
+            for n in ("matmul-fp32", "copy")
+        ]
         return BenchReport(quick=quick, results=results)
     skip_gpu = gpu_skip_reason(report, report.correctness)
     budget = RUN_BUDGET[(skip_gpu is None, quick)]
-    runner = Runner(torch, quick=quick, deadline=started + budget, findings=findings,
-                    progress=progress or (lambda _: None))
+    runner = Runner(
+        torch,
+        quick=quick,
+        deadline=started + budget,
+        findings=findings,
+        progress=progress or (lambda _: None),
+    )
     if skip_gpu:
         cpu_benchmarks(runner)
         for name in GPU_NAMES:

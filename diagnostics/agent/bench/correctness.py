@@ -36,8 +36,12 @@ def tf32(torch: Any, enabled: bool) -> Iterator[None]:
 
 
 def torch_dtype(torch: Any, dtype: str) -> Any:
-    return {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16,
-            "bf16": torch.bfloat16}[dtype]
+    return {
+        "fp32": torch.float32,
+        "tf32": torch.float32,
+        "fp16": torch.float16,
+        "bf16": torch.bfloat16,
+    }[dtype]
 
 
 def check_matmul(torch: Any, device: str, dtype: str) -> Correctness:
@@ -77,10 +81,16 @@ def check_correctness(
             kind = "cuda" if device.startswith("cuda") else "cpu"
             message = clip(f"{type(exc).__name__}: {exc}")
             findings.add("correctness", f"{kind}-error", message)
-            results.append(Correctness(
-                device=kind, dtype=dtype, size=SIZE, threshold=THRESHOLDS[dtype],  # type: ignore[arg-type]
-                ok=False, error=message,
-            ))
+            results.append(
+                Correctness(
+                    device=kind,
+                    dtype=dtype,
+                    size=SIZE,
+                    threshold=THRESHOLDS[dtype],  # type: ignore[arg-type]
+                    ok=False,
+                    error=message,
+                )
+            )
             if kind == "cuda":
                 break  # a CUDA error is usually sticky; the next dtype would repeat it
     return results

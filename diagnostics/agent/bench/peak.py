@@ -42,7 +42,12 @@ PCIE_GB_PER_LANE = {1: 0.25, 2: 0.5, 3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563}
 
 
 def matmul_peak(
-    *, name: str, major: int, minor: int, sm_count: int | None, clock_mhz: float | None,
+    *,
+    name: str,
+    major: int,
+    minor: int,
+    sm_count: int | None,
+    clock_mhz: float | None,
     dtype: str,
 ) -> float | None:
     """Theoretical dense matmul FLOP/s, or None when the table or the clock is unknown."""
@@ -95,8 +100,14 @@ def device_peaks(report: Report) -> DevicePeaks | None:
     mem_clock = (nvml and nvml.max_mem_clock_mhz) or (dev.memory_clock_khz or 0) / 1000 or None
     bus = (nvml and nvml.memory_bus_width) or dev.memory_bus_width
     matmul = {
-        dtype: matmul_peak(name=dev.name, major=dev.major, minor=dev.minor,
-                           sm_count=dev.sm_count, clock_mhz=clock, dtype=dtype)
+        dtype: matmul_peak(
+            name=dev.name,
+            major=dev.major,
+            minor=dev.minor,
+            sm_count=dev.sm_count,
+            clock_mhz=clock,
+            dtype=dtype,
+        )
         for dtype in ("fp32", "tf32", "fp16", "bf16")
     }
     return DevicePeaks(

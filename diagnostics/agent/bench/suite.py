@@ -20,12 +20,22 @@ from diagnostics.agent.report import BenchResult
 MIB = 2**20
 # Seconds per benchmark: (full, quick).
 BUDGETS = {
-    "gpu-matmul": (1.2, 0.25), "gpu-copy": (0.8, 0.2), "transfer": (0.5, 0.15),
-    "cpu-matmul": (1.5, 0.3), "cpu-copy": (0.5, 0.15),
+    "gpu-matmul": (1.2, 0.25),
+    "gpu-copy": (0.8, 0.2),
+    "transfer": (0.5, 0.15),
+    "cpu-matmul": (1.5, 0.3),
+    "cpu-copy": (0.5, 0.15),
 }
 GPU_NAMES = [
-    "matmul-fp32", "matmul-tf32", "matmul-fp16", "matmul-bf16",
-    "copy", "h2d-pinned", "h2d-pageable", "d2h-pinned", "d2h-pageable",
+    "matmul-fp32",
+    "matmul-tf32",
+    "matmul-fp16",
+    "matmul-bf16",
+    "copy",
+    "h2d-pinned",
+    "h2d-pageable",
+    "d2h-pinned",
+    "d2h-pageable",
 ]
 Prepared = tuple[Callable[[], Any], float, str]  # (call, work per call, size label)
 
@@ -40,7 +50,12 @@ def fit_matmul(free_bytes: int, elem_size: int, sizes: list[int]) -> int:
 
 class Runner:
     def __init__(
-        self, torch: Any, *, quick: bool, deadline: float, findings: Findings,
+        self,
+        torch: Any,
+        *,
+        quick: bool,
+        deadline: float,
+        findings: Findings,
         progress: Callable[[str], None],
     ) -> None:
         self.torch = torch
@@ -59,8 +74,15 @@ class Runner:
         self.results.append(BenchResult(name=name, device=device, status="skipped", reason=reason))  # type: ignore[arg-type]
 
     def run(
-        self, name: str, device: str, kind: str, prepare: Callable[[], Prepared],
-        *, unit: str = "FLOP/s", peak: float | None = None, peak_source: str | None = None,
+        self,
+        name: str,
+        device: str,
+        kind: str,
+        prepare: Callable[[], Prepared],
+        *,
+        unit: str = "FLOP/s",
+        peak: float | None = None,
+        peak_source: str | None = None,
     ) -> None:
         if device == "cuda" and self.cuda_broken:
             return self.skip(name, device, f"an earlier CUDA error: {self.cuda_broken}")
@@ -68,8 +90,14 @@ class Runner:
         if remaining < 0.05:
             return self.skip(name, device, "the run's time budget is used up")
         self.progress(f"benchmark {name} ({device})")
-        result = BenchResult(name=name, device=device, status="error", unit=unit,  # type: ignore[arg-type]
-                             peak=peak, peak_source=peak_source)
+        result = BenchResult(
+            name=name,
+            device=device,
+            status="error",
+            unit=unit,  # type: ignore[arg-type]
+            peak=peak,
+            peak_source=peak_source,
+        )
         try:
             call, work, result.size = prepare()
             budget = min(self.budget(kind), remaining)
@@ -139,6 +167,7 @@ def gpu_benchmarks(runner: Runner, major: int, peaks: DevicePeaks | None) -> Non
             b = torch.randn(n, n, device="cuda", dtype=dt)
             c = torch.empty(n, n, device="cuda", dtype=dt)
             return (lambda: torch.matmul(a, b, out=c)), 2.0 * n**3, f"{n}x{n}x{n}"
+
         return prepare
 
     def copy() -> Prepared:
@@ -159,6 +188,7 @@ def gpu_benchmarks(runner: Runner, major: int, peaks: DevicePeaks | None) -> Non
             else:
                 call = lambda: host.copy_(device, non_blocking=pinned)  # noqa: E731
             return call, float(nbytes), f"{nbytes // MIB} MiB"
+
         return prepare
 
     for dtype in ("fp32", "tf32", "fp16", "bf16"):
@@ -167,19 +197,37 @@ def gpu_benchmarks(runner: Runner, major: int, peaks: DevicePeaks | None) -> Non
             runner.skip(name, "cuda", f"sm_{major}x has no {dtype} tensor cores")
             continue
         with tf32(torch, dtype == "tf32"):
-            runner.run(name, "cuda", "gpu-matmul", matmul(dtype),
-                       peak=peaks.matmul[dtype] if peaks else None,
-                       peak_source=peaks.source if peaks else None)
+            runner.run(
+                name,
+                "cuda",
+                "gpu-matmul",
+                matmul(dtype),
+                peak=peaks.matmul[dtype] if peaks else None,
+                peak_source=peaks.source if peaks else None,
+            )
         if dtype == "fp32":
             cpu_benchmarks(runner)  # early, so the GPU-vs-CPU comparison survives a tight budget
-    runner.run("copy", "cuda", "gpu-copy", copy, unit="B/s",
-               peak=peaks.memory if peaks else None, peak_source="2 x max memory clock x bus width")
+    runner.run(
+        "copy",
+        "cuda",
+        "gpu-copy",
+        copy,
+        unit="B/s",
+        peak=peaks.memory if peaks else None,
+        peak_source="2 x max memory clock x bus width",
+    )
     for direction in ("h2d", "d2h"):
         for pinned in (True, False):
             name = f"{direction}-{'pinned' if pinned else 'pageable'}"
-            runner.run(name, "cuda", "transfer", transfer(direction, pinned), unit="B/s",
-                       peak=peaks.pcie if peaks else None,
-                       peak_source="PCIe max generation x width")
+            runner.run(
+                name,
+                "cuda",
+                "transfer",
+                transfer(direction, pinned),
+                unit="B/s",
+                peak=peaks.pcie if peaks else None,
+                peak_source="PCIe max generation x width",
+            )
 
 
 def relate(results: list[BenchResult]) -> None:

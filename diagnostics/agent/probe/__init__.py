@@ -11,6 +11,12 @@ from diagnostics.agent import __version__
 from diagnostics.agent.probe.common import Findings, home_dirs, redact_home
 from diagnostics.agent.probe.environment import collect_env, collect_packages
 from diagnostics.agent.probe.gpu import collect_nvml, collect_torch
+from diagnostics.agent.probe.system import (
+    collect_host,
+    collect_python,
+    collect_toolkit,
+    collect_variables,
+)
 from diagnostics.agent.report import (
     EnvInfo,
     Finding,
@@ -22,12 +28,6 @@ from diagnostics.agent.report import (
     Toolkit,
     TorchInfo,
     Variables,
-)
-from diagnostics.agent.probe.system import (
-    collect_host,
-    collect_python,
-    collect_toolkit,
-    collect_variables,
 )
 
 __all__ = ["Report", "collect", "redact"]
@@ -53,8 +53,16 @@ def collect(
     say("torch")
     torch = findings.guard("torch", lambda: collect_torch(findings, share), TorchInfo)
     report = Report(
-        tool_version=__version__, identifiers_shared=share, host=host, python=python, env=env,
-        packages=packages, variables=variables, toolkit=toolkit, torch=torch, nvml=nvml,
+        tool_version=__version__,
+        identifiers_shared=share,
+        host=host,
+        python=python,
+        env=env,
+        packages=packages,
+        variables=variables,
+        toolkit=toolkit,
+        torch=torch,
+        nvml=nvml,
     )
     return report, findings
 

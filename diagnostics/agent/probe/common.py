@@ -80,7 +80,11 @@ def run_text(args: list[str], timeout: float = 5.0) -> str | None:
     """Output of a short command, or None when it is absent, fails or hangs."""
     try:
         done = subprocess.run(
-            args, capture_output=True, text=True, timeout=timeout, check=False,
+            args,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
             stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.SubprocessError):

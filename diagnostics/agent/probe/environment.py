@@ -15,9 +15,25 @@ from diagnostics.agent.report import PATH, SHORT, CondaPackage, EnvInfo, Package
 
 PIP_NAMES = {"torch", "torchvision", "torchaudio", "numpy", "triton", "pytorch-triton"}
 CONDA_NAMES = {
-    "pytorch", "torch", "pytorch-cuda", "pytorch-mutex", "cpuonly", "pytorch-gpu", "pytorch-cpu",
-    "libtorch", "torchvision", "torchaudio", "numpy", "cudatoolkit", "cuda-version",
-    "cuda-runtime", "cuda-cudart", "cudnn", "nccl", "triton", "python",
+    "pytorch",
+    "torch",
+    "pytorch-cuda",
+    "pytorch-mutex",
+    "cpuonly",
+    "pytorch-gpu",
+    "pytorch-cpu",
+    "libtorch",
+    "torchvision",
+    "torchaudio",
+    "numpy",
+    "cudatoolkit",
+    "cuda-version",
+    "cuda-runtime",
+    "cuda-cudart",
+    "cudnn",
+    "nccl",
+    "triton",
+    "python",
 }
 SUBDIR = re.compile(r"^(noarch|linux-\w+|win-\w+|osx-\w+)$")
 
@@ -99,12 +115,14 @@ def conda_records(prefix: str, findings: Findings) -> list[CondaPackage]:
             continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            records.append(CondaPackage(
-                name=clip(data["name"], SHORT),
-                version=clip(data["version"], SHORT),
-                build=clip(data.get("build") or data.get("build_string") or "", SHORT),
-                channel=clip(channel_name(str(data.get("channel") or "")), SHORT),
-            ))
+            records.append(
+                CondaPackage(
+                    name=clip(data["name"], SHORT),
+                    version=clip(data["version"], SHORT),
+                    build=clip(data.get("build") or data.get("build_string") or "", SHORT),
+                    channel=clip(channel_name(str(data.get("channel") or "")), SHORT),
+                )
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             findings.add("packages", "conda-record-unreadable", f"{path.name}: {exc}")
     return records[:200]
@@ -123,11 +141,14 @@ def pip_records(findings: Findings) -> list[PipPackage]:
                 continue
             seen.add((name, location))
             installer = (dist.read_text("INSTALLER") or "").strip() or None
-            records.append(PipPackage(
-                name=clip(name, SHORT), version=clip(dist.version, SHORT),
-                installer=clip(installer, SHORT) if installer else None,
-                location=clip(location, PATH),
-            ))
+            records.append(
+                PipPackage(
+                    name=clip(name, SHORT),
+                    version=clip(dist.version, SHORT),
+                    installer=clip(installer, SHORT) if installer else None,
+                    location=clip(location, PATH),
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - one broken dist-info must not hide the rest
             findings.add("packages", "dist-info-unreadable", exc)
     return sorted(records, key=lambda r: r.name)[:200]

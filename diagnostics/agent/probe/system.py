@@ -21,8 +21,14 @@ LINUX_LIBCUDA = (
     "/usr/lib64/libcuda.so.1",
 )
 VARIABLE_NAMES = {
-    "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "CUDA_HOME", "CUDA_PATH",
-    "CUDA_MODULE_LOADING", "NVIDIA_VISIBLE_DEVICES", "PYTHONNOUSERSITE", "VIRTUAL_ENV",
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
+    "CUDA_HOME",
+    "CUDA_PATH",
+    "CUDA_MODULE_LOADING",
+    "NVIDIA_VISIBLE_DEVICES",
+    "PYTHONNOUSERSITE",
+    "VIRTUAL_ENV",
     "WSL_DISTRO_NAME",
 }
 VARIABLE_PREFIXES = ("CONDA_", "PYTORCH_", "CUDA_PATH_")
@@ -76,10 +82,14 @@ def cpu_model(system: str) -> str | None:
 
 class _MemoryStatusEx(ctypes.Structure):
     _fields_ = [
-        ("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
-        ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
-        ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
-        ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
+        ("dwLength", ctypes.c_ulong),
+        ("dwMemoryLoad", ctypes.c_ulong),
+        ("ullTotalPhys", ctypes.c_ulonglong),
+        ("ullAvailPhys", ctypes.c_ulonglong),
+        ("ullTotalPageFile", ctypes.c_ulonglong),
+        ("ullAvailPageFile", ctypes.c_ulonglong),
+        ("ullTotalVirtual", ctypes.c_ulonglong),
+        ("ullAvailVirtual", ctypes.c_ulonglong),
         ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
     ]
 

@@ -28,7 +28,11 @@ MIN_DRIVER = {
 }
 # These must pass (or warn) for the objective; any failed check also blocks it.
 REQUIRED = (
-    "conda-env", "torch-importable", "torch-cuda-build", "driver-present", "gpu-visible",
+    "conda-env",
+    "torch-importable",
+    "torch-cuda-build",
+    "driver-present",
+    "gpu-visible",
     "cuda-tensor-op",
 )
 # The oldest GPU any PyTorch wheel still has kernels for: sm_37 (Tesla K80) in the CUDA 11.8 ones.
@@ -90,8 +94,11 @@ def conda_record(report: Report, *names: str) -> CondaPackage | None:
 
 def pip_torch(report: Report) -> list[PipPackage]:
     """torch dist-infos not written by conda: pip, uv, or an unknown installer."""
-    return [p for p in report.packages.pip
-            if p.name == "torch" and (p.installer or "").lower() != "conda"]
+    return [
+        p
+        for p in report.packages.pip
+        if p.name == "torch" and (p.installer or "").lower() != "conda"
+    ]
 
 
 def capabilities(report: Report) -> list[tuple[str, int, int]]:
@@ -119,10 +126,16 @@ def wheel_tag(report: Report) -> str:
 
 def reinstall_torch(report: Report, tag: str) -> str:
     """Replace torch with the `tag` wheel; a conda-installed torch is removed by conda first."""
-    conda_names = " ".join(n for n in ("pytorch", "torchvision", "torchaudio", "pytorch-cuda")
-                           if conda_record(report, n))
-    remove = f"conda remove -y --force {conda_names}" if conda_names \
+    conda_names = " ".join(
+        n
+        for n in ("pytorch", "torchvision", "torchaudio", "pytorch-cuda")
+        if conda_record(report, n)
+    )
+    remove = (
+        f"conda remove -y --force {conda_names}"
+        if conda_names
         else "python -m pip uninstall -y torch"
+    )
     return f"{remove} && python -m pip install torch --index-url {WHEEL_INDEX}/{tag}"
 
 
@@ -183,73 +196,124 @@ def check_platform(report: Report) -> Check:
     system = report.host.system
     if system == "Darwin":
         return Check(
-            id="platform", status="fail",
+            id="platform",
+            status="fail",
             summary="macOS: no NVIDIA GPU is possible here, so CUDA cannot work",
             evidence={"system": system, "machine": report.host.machine},
             hint="Use a Linux or Windows machine with an NVIDIA GPU, or a course server, "
-                 "and run `python -m diagnostics check` there.",
+            "and run `python -m diagnostics check` there.",
         )
     if system not in ("Linux", "Windows"):
-        return Check(id="platform", status="fail", summary=f"{system or 'unknown OS'}: "
-                     "PyTorch's CUDA builds need Linux or Windows",
-                     evidence={"system": system},
-                     hint="Use a Linux or Windows machine with an NVIDIA GPU, or a course server.")
+        return Check(
+            id="platform",
+            status="fail",
+            summary=f"{system or 'unknown OS'}: PyTorch's CUDA builds need Linux or Windows",
+            evidence={"system": system},
+            hint="Use a Linux or Windows machine with an NVIDIA GPU, or a course server.",
+        )
     label = "Linux under WSL2" if report.host.wsl else system
-    return Check(id="platform", status="pass", summary=f"{label} can run CUDA",
-                 evidence={"system": system, "os": report.host.os_name, "wsl": report.host.wsl})
+    return Check(
+        id="platform",
+        status="pass",
+        summary=f"{label} can run CUDA",
+        evidence={"system": system, "os": report.host.os_name, "wsl": report.host.wsl},
+    )
 
 
 def check_conda_env(report: Report) -> Check:
     env = report.env
-    evidence = {"kind": env.kind, "prefix": env.prefix, "python": report.python.executable,
-                "CONDA_PREFIX": env.activated_conda_prefix}
+    evidence = {
+        "kind": env.kind,
+        "prefix": env.prefix,
+        "python": report.python.executable,
+        "CONDA_PREFIX": env.activated_conda_prefix,
+    }
     if env.kind == "conda" and not env.conda_is_base:
-        return Check(id="conda-env", status="pass",
-                     summary=f"conda env '{env.conda_env_name}' is active", evidence=evidence)
+        return Check(
+            id="conda-env",
+            status="pass",
+            summary=f"conda env '{env.conda_env_name}' is active",
+            evidence=evidence,
+        )
     if env.kind == "conda":
-        return Check(id="conda-env", status="warn",
-                     summary="the conda base env is active; keep it clean and use a named env",
-                     evidence=evidence, hint=f"`{CREATE_ENV}`")
+        return Check(
+            id="conda-env",
+            status="warn",
+            summary="the conda base env is active; keep it clean and use a named env",
+            evidence=evidence,
+            hint=f"`{CREATE_ENV}`",
+        )
     if env.kind == "venv":
-        base = " (built on a conda Python, but a venv is still not a conda env)" \
-            if env.venv_base_is_conda else ""
-        return Check(id="conda-env", status="fail",
-                     summary=f"a venv is active, not a conda env{base}", evidence=evidence,
-                     hint=f"`deactivate`, then `{CREATE_ENV}`")
+        base = (
+            " (built on a conda Python, but a venv is still not a conda env)"
+            if env.venv_base_is_conda
+            else ""
+        )
+        return Check(
+            id="conda-env",
+            status="fail",
+            summary=f"a venv is active, not a conda env{base}",
+            evidence=evidence,
+            hint=f"`deactivate`, then `{CREATE_ENV}`",
+        )
     if env.kind == "none" and env.activated_conda_prefix:
-        return Check(id="conda-env", status="fail",
-                     summary=f"conda env '{env.activated_conda_env}' is activated, but this "
-                             "Python does not belong to it",
-                     evidence=evidence,
-                     hint="Run the env's own Python: `conda activate "
-                          f"{env.activated_conda_env or ENV_NAME}` then `python -m diagnostics "
-                          "check`; if `python` still points elsewhere, check PATH and aliases "
-                          "(`which python` / `where python`).")
+        return Check(
+            id="conda-env",
+            status="fail",
+            summary=f"conda env '{env.activated_conda_env}' is activated, but this "
+            "Python does not belong to it",
+            evidence=evidence,
+            hint="Run the env's own Python: `conda activate "
+            f"{env.activated_conda_env or ENV_NAME}` then `python -m diagnostics "
+            "check`; if `python` still points elsewhere, check PATH and aliases "
+            "(`which python` / `where python`).",
+        )
     if env.kind == "none":
-        return Check(id="conda-env", status="fail",
-                     summary="no conda env: this is a system-wide Python", evidence=evidence,
-                     hint=f"Install Miniforge or Miniconda, then `{CREATE_ENV}`")
-    return Check(id="conda-env", status="skip", summary="the environment could not be read",
-                 evidence=evidence)
+        return Check(
+            id="conda-env",
+            status="fail",
+            summary="no conda env: this is a system-wide Python",
+            evidence=evidence,
+            hint=f"Install Miniforge or Miniconda, then `{CREATE_ENV}`",
+        )
+    return Check(
+        id="conda-env",
+        status="skip",
+        summary="the environment could not be read",
+        evidence=evidence,
+    )
 
 
 def check_torch_importable(report: Report) -> Check:
     t = report.torch
     if t.importable:
-        return Check(id="torch-importable", status="pass", summary=f"torch {t.version} imports",
-                     evidence={"version": t.version, "location": t.location})
+        return Check(
+            id="torch-importable",
+            status="pass",
+            summary=f"torch {t.version} imports",
+            evidence={"version": t.version, "location": t.location},
+        )
     mac = report.host.system == "Darwin"
-    install = "python -m pip install torch" if mac else \
-        f"python -m pip install torch --index-url {WHEEL_INDEX}/{wheel_tag(report)}"
+    install = (
+        "python -m pip install torch"
+        if mac
+        else f"python -m pip install torch --index-url {WHEEL_INDEX}/{wheel_tag(report)}"
+    )
     if t.import_error and "No module named 'torch'" not in t.import_error:
-        return Check(id="torch-importable", status="fail",
-                     summary="torch is installed but fails to import",
-                     evidence={"error": t.import_error},
-                     hint=f"Reinstall it in this env: `{install} --force-reinstall`")
-    return Check(id="torch-importable", status="fail",
-                 summary="torch missing: it is not installed in this env",
-                 evidence={"error": t.import_error, "python": report.python.executable},
-                 hint=f"In the activated env: `{install}`")
+        return Check(
+            id="torch-importable",
+            status="fail",
+            summary="torch is installed but fails to import",
+            evidence={"error": t.import_error},
+            hint=f"Reinstall it in this env: `{install} --force-reinstall`",
+        )
+    return Check(
+        id="torch-importable",
+        status="fail",
+        summary="torch missing: it is not installed in this env",
+        evidence={"error": t.import_error, "python": report.python.executable},
+        hint=f"In the activated env: `{install}`",
+    )
 
 
 def check_torch_cuda_build(report: Report) -> Check:
@@ -258,13 +322,20 @@ def check_torch_cuda_build(report: Report) -> Check:
     mutex = conda_record(report, "pytorch-mutex")
     conda_torch = conda_record(report, "pytorch", "torch")
     evidence = {
-        "version": t.version, "torch.version.cuda": t.cuda, "hip": t.hip,
-        "conda cpuonly": bool(cpuonly), "pytorch-mutex": mutex.build if mutex else None,
+        "version": t.version,
+        "torch.version.cuda": t.cuda,
+        "hip": t.hip,
+        "conda cpuonly": bool(cpuonly),
+        "pytorch-mutex": mutex.build if mutex else None,
         "conda pytorch build": conda_torch.build if conda_torch else None,
     }
     if t.cuda:
-        return Check(id="torch-cuda-build", status="pass",
-                     summary=f"torch {t.version} is built with CUDA {t.cuda}", evidence=evidence)
+        return Check(
+            id="torch-cuda-build",
+            status="pass",
+            summary=f"torch {t.version} is built with CUDA {t.cuda}",
+            evidence=evidence,
+        )
     if t.hip:
         what = f"a ROCm build (HIP {t.hip}) for AMD GPUs"
     elif (t.version or "").endswith("+cpu"):
@@ -272,17 +343,26 @@ def check_torch_cuda_build(report: Report) -> Check:
     else:
         what = "a CPU-only build (torch.version.cuda is None)"
     hint = f"`{pip_cuda_install(report)}`"
-    conda_cpu = cpuonly or (mutex and mutex.build == "cpu") or \
-        (conda_torch and "cpu" in conda_torch.build)
+    conda_cpu = (
+        cpuonly or (mutex and mutex.build == "cpu") or (conda_torch and "cpu" in conda_torch.build)
+    )
     if conda_cpu:
         what = "a CPU-only conda build (cpuonly / pytorch-mutex cpu)"
-        names = " ".join(n for n in ("pytorch", "cpuonly", "pytorch-mutex")
-                         if conda_record(report, n))
-        hint = (f"`conda remove -y --force {names} && python -m pip install torch "
-                f"--index-url {WHEEL_INDEX}/{wheel_tag(report)}` "
-                "(or stay with conda: `conda install -y -c conda-forge pytorch-gpu`)")
-    return Check(id="torch-cuda-build", status="fail", summary=f"torch {t.version} is {what}",
-                 evidence=evidence, hint=hint)
+        names = " ".join(
+            n for n in ("pytorch", "cpuonly", "pytorch-mutex") if conda_record(report, n)
+        )
+        hint = (
+            f"`conda remove -y --force {names} && python -m pip install torch "
+            f"--index-url {WHEEL_INDEX}/{wheel_tag(report)}` "
+            "(or stay with conda: `conda install -y -c conda-forge pytorch-gpu`)"
+        )
+    return Check(
+        id="torch-cuda-build",
+        status="fail",
+        summary=f"torch {t.version} is {what}",
+        evidence=evidence,
+        hint=hint,
+    )
 
 
 def check_mixed_torch(report: Report) -> Check | None:
@@ -290,114 +370,176 @@ def check_mixed_torch(report: Report) -> Check | None:
     pip = pip_torch(report)
     if not conda_torch and not pip:
         return None
-    evidence = {"conda": f"{conda_torch.name} {conda_torch.version} {conda_torch.build}"
-                if conda_torch else None,
-                "pip": [f"{p.version} ({p.installer or 'unknown installer'})" for p in pip],
-                "imported": report.torch.version}
+    evidence = {
+        "conda": f"{conda_torch.name} {conda_torch.version} {conda_torch.build}"
+        if conda_torch
+        else None,
+        "pip": [f"{p.version} ({p.installer or 'unknown installer'})" for p in pip],
+        "imported": report.torch.version,
+    }
     imported = version_tuple((report.torch.version or "").split("+")[0])
     differs = bool(conda_torch and imported and version_tuple(conda_torch.version) != imported)
     if conda_torch and (pip or differs):
-        names = " ".join(n for n in ("pytorch", "torchvision", "torchaudio")
-                         if conda_record(report, n))
+        names = " ".join(
+            n for n in ("pytorch", "torchvision", "torchaudio") if conda_record(report, n)
+        )
         return Check(
-            id="no-mixed-torch", status="fail",
+            id="no-mixed-torch",
+            status="fail",
             summary="torch is installed by both conda and pip; they overwrite each other's files",
             evidence=evidence,
             hint=f"`conda remove -y --force {names} && python -m pip install --force-reinstall "
-                 f"torch --index-url {WHEEL_INDEX}/{wheel_tag(report)}`",
+            f"torch --index-url {WHEEL_INDEX}/{wheel_tag(report)}`",
         )
     source = "conda" if conda_torch else "pip"
-    return Check(id="no-mixed-torch", status="pass",
-                 summary=f"torch is installed once, by {source}", evidence=evidence)
+    return Check(
+        id="no-mixed-torch",
+        status="pass",
+        summary=f"torch is installed once, by {source}",
+        evidence=evidence,
+    )
 
 
 def check_torch_in_env(report: Report) -> Check | None:
     p = report.packages
     if p.torch_outside_prefix is None:
         return None
-    evidence = {"torch": p.torch_origin, "env prefix": report.env.prefix,
-                "PYTHONPATH set": report.variables.pythonpath_set}
+    evidence = {
+        "torch": p.torch_origin,
+        "env prefix": report.env.prefix,
+        "PYTHONPATH set": report.variables.pythonpath_set,
+    }
     if not p.torch_outside_prefix:
-        return Check(id="torch-in-env", status="pass", summary="torch comes from the active env",
-                     evidence=evidence)
+        return Check(
+            id="torch-in-env",
+            status="pass",
+            summary="torch comes from the active env",
+            evidence=evidence,
+        )
     origin = p.torch_origin or ""
     if report.variables.pythonpath_set:
         fix = f"PYTHONPATH leads to another torch: {unset_command(report, 'PYTHONPATH')}"
     elif ".local" in origin or "AppData" in origin:
-        fix = "your user site-packages shadows the env: `python -m pip uninstall -y torch` " \
-              "(removes the user copy), then install into the env"
+        fix = (
+            "your user site-packages shadows the env: `python -m pip uninstall -y torch` "
+            "(removes the user copy), then install into the env"
+        )
     else:
         fix = "remove the outside copy"
-    return Check(id="torch-in-env", status="fail",
-                 summary=f"torch is imported from outside the active env ({origin})",
-                 evidence=evidence,
-                 hint=f"{fix}: `python -m pip install torch --index-url "
-                      f"{WHEEL_INDEX}/{wheel_tag(report)}` with the env active.")
+    return Check(
+        id="torch-in-env",
+        status="fail",
+        summary=f"torch is imported from outside the active env ({origin})",
+        evidence=evidence,
+        hint=f"{fix}: `python -m pip install torch --index-url "
+        f"{WHEEL_INDEX}/{wheel_tag(report)}` with the env active.",
+    )
 
 
 def no_driver_hint(report: Report) -> str:
     if report.host.wsl:
         return WSL_DRIVER_HINT
     if is_windows(report):
-        return ("Install the NVIDIA driver for your GPU from https://www.nvidia.com/Download/"
-                "index.aspx (or the NVIDIA App), then reboot.")
-    return ("Install the NVIDIA driver: on Ubuntu `sudo ubuntu-drivers install`, elsewhere your "
-            "distribution's nvidia-driver package; then reboot and check `nvidia-smi`.")
+        return (
+            "Install the NVIDIA driver for your GPU from https://www.nvidia.com/Download/"
+            "index.aspx (or the NVIDIA App), then reboot."
+        )
+    return (
+        "Install the NVIDIA driver: on Ubuntu `sudo ubuntu-drivers install`, elsewhere your "
+        "distribution's nvidia-driver package; then reboot and check `nvidia-smi`."
+    )
 
 
 def check_driver_present(report: Report) -> Check:
     n = report.nvml
-    evidence = {"nvml": n.error or "ok", "driver": n.driver_version,
-                "gpus": [d.name for d in n.devices],
-                "torch.cuda.is_available()": report.torch.cuda_available}
+    evidence = {
+        "nvml": n.error or "ok",
+        "driver": n.driver_version,
+        "gpus": [d.name for d in n.devices],
+        "torch.cuda.is_available()": report.torch.cuda_available,
+    }
     if n.available and n.devices:
         names = ", ".join(d.name for d in n.devices)
-        return Check(id="driver-present", status="pass",
-                     summary=f"NVIDIA driver {n.driver_version} sees {len(n.devices)} GPU(s): "
-                             f"{names}", evidence=evidence)
+        return Check(
+            id="driver-present",
+            status="pass",
+            summary=f"NVIDIA driver {n.driver_version} sees {len(n.devices)} GPU(s): {names}",
+            evidence=evidence,
+        )
     if report.torch.cuda_available:
-        return Check(id="driver-present", status="pass",
-                     summary="the NVIDIA driver works (torch.cuda.is_available() is True)",
-                     evidence=evidence)
+        return Check(
+            id="driver-present",
+            status="pass",
+            summary="the NVIDIA driver works (torch.cuda.is_available() is True)",
+            evidence=evidence,
+        )
     error = n.error or ""
     if n.available:
-        return Check(id="driver-present", status="fail",
-                     summary="the NVIDIA driver is loaded but reports no GPU", evidence=evidence,
-                     hint="Check `nvidia-smi`; on a laptop make sure the NVIDIA GPU is enabled "
-                          "(not integrated-only mode) in the BIOS or vendor tool.")
+        return Check(
+            id="driver-present",
+            status="fail",
+            summary="the NVIDIA driver is loaded but reports no GPU",
+            evidence=evidence,
+            hint="Check `nvidia-smi`; on a laptop make sure the NVIDIA GPU is enabled "
+            "(not integrated-only mode) in the BIOS or vendor tool.",
+        )
     if "DriverNotLoaded" in error:
-        return Check(id="driver-present", status="fail",
-                     summary="the NVIDIA driver is installed but not loaded", evidence=evidence,
-                     hint=WSL_DRIVER_HINT if report.host.wsl else
-                     "`sudo modprobe nvidia`; if it says 'Module nvidia not found' (usual after a "
-                     "kernel update), rebuild the module: `sudo dkms autoinstall` (or reinstall "
-                     "the driver: `sudo ubuntu-drivers install`); if Secure Boot blocks it, enroll "
-                     "the driver's MOK key; then reboot and check `nvidia-smi`.")
+        return Check(
+            id="driver-present",
+            status="fail",
+            summary="the NVIDIA driver is installed but not loaded",
+            evidence=evidence,
+            hint=WSL_DRIVER_HINT
+            if report.host.wsl
+            else "`sudo modprobe nvidia`; if it says 'Module nvidia not found' (usual after a "
+            "kernel update), rebuild the module: `sudo dkms autoinstall` (or reinstall "
+            "the driver: `sudo ubuntu-drivers install`); if Secure Boot blocks it, enroll "
+            "the driver's MOK key; then reboot and check `nvidia-smi`.",
+        )
     if "LibRmVersionMismatch" in error:
-        return Check(id="driver-present", status="fail",
-                     summary="the driver library and kernel module versions differ "
-                             "(usually after a driver update without a reboot)",
-                     evidence=evidence, hint="Reboot, then check `nvidia-smi`.")
+        return Check(
+            id="driver-present",
+            status="fail",
+            summary="the driver library and kernel module versions differ "
+            "(usually after a driver update without a reboot)",
+            evidence=evidence,
+            hint="Reboot, then check `nvidia-smi`.",
+        )
     if "NoPermission" in error:
-        return Check(id="driver-present", status="fail",
-                     summary="no permission to use the NVIDIA device files", evidence=evidence,
-                     hint="Check `ls -l /dev/nvidia*`; add yourself to their group "
-                          "(`sudo usermod -aG video $USER`, then log in again), or ask the "
-                          "machine's admin.")
+        return Check(
+            id="driver-present",
+            status="fail",
+            summary="no permission to use the NVIDIA device files",
+            evidence=evidence,
+            hint="Check `ls -l /dev/nvidia*`; add yourself to their group "
+            "(`sudo usermod -aG video $USER`, then log in again), or ask the "
+            "machine's admin.",
+        )
     if "LibraryNotFound" in error or "no NVIDIA driver" in warnings_text(report):
-        return Check(id="driver-present", status="fail",
-                     summary="no NVIDIA driver found (NVML library missing)", evidence=evidence,
-                     hint=no_driver_hint(report))
+        return Check(
+            id="driver-present",
+            status="fail",
+            summary="no NVIDIA driver found (NVML library missing)",
+            evidence=evidence,
+            hint=no_driver_hint(report),
+        )
     if error == "pynvml-missing":
-        return Check(id="driver-present", status="skip",
-                     summary="NVML not queried: nvidia-ml-py is not installed", evidence=evidence,
-                     hint="`python -m pip install nvidia-ml-py`")
-    return Check(id="driver-present", status="fail",
-                 summary=f"NVML cannot talk to the driver ({error or 'unknown error'})",
-                 evidence=evidence,
-                 hint="Run `nvidia-smi` to see the driver's own error, and reboot; if it still "
-                      "fails, reinstall the driver. " + no_driver_hint(report).replace(
-                          "Install the NVIDIA driver: ", ""))
+        return Check(
+            id="driver-present",
+            status="skip",
+            summary="NVML not queried: nvidia-ml-py is not installed",
+            evidence=evidence,
+            hint="`python -m pip install nvidia-ml-py`",
+        )
+    return Check(
+        id="driver-present",
+        status="fail",
+        summary=f"NVML cannot talk to the driver ({error or 'unknown error'})",
+        evidence=evidence,
+        hint="Run `nvidia-smi` to see the driver's own error, and reboot; if it still "
+        "fails, reinstall the driver. "
+        + no_driver_hint(report).replace("Install the NVIDIA driver: ", ""),
+    )
 
 
 def check_driver_new_enough(report: Report) -> Check:
@@ -409,37 +551,60 @@ def check_driver_new_enough(report: Report) -> Check:
         if major is not None and found:
             driver_cuda = int(found.group(1))
             return Check(
-                id="driver-new-enough", status="fail",
+                id="driver-new-enough",
+                status="fail",
                 summary=f"the driver supports CUDA {driver_cuda // 1000}.{driver_cuda % 1000 // 10}"
-                        f", older than torch's CUDA {report.torch.cuda}",
+                f", older than torch's CUDA {report.torch.cuda}",
                 evidence={"torch.version.cuda": report.torch.cuda, "torch warning": found.group(0)},
-                hint=driver_update_hint(report, None))
-        return Check(id="driver-new-enough", status="skip",
-                     summary="no driver version or no CUDA build to compare",
-                     evidence={"driver": driver, "torch.version.cuda": report.torch.cuda})
+                hint=driver_update_hint(report, None),
+            )
+        return Check(
+            id="driver-new-enough",
+            status="skip",
+            summary="no driver version or no CUDA build to compare",
+            evidence={"driver": driver, "torch.version.cuda": report.torch.cuda},
+        )
     if major not in MIN_DRIVER:
-        return Check(id="driver-new-enough", status="warn",
-                     summary=f"no driver table for CUDA {report.torch.cuda}",
-                     evidence={"driver": driver, "torch.version.cuda": report.torch.cuda})
+        return Check(
+            id="driver-new-enough",
+            status="warn",
+            summary=f"no driver table for CUDA {report.torch.cuda}",
+            evidence={"driver": driver, "torch.version.cuda": report.torch.cuda},
+        )
     needed = MIN_DRIVER[major][1 if windows_driver(report) else 0]
-    evidence = {"driver": driver, "torch.version.cuda": report.torch.cuda, "needs": needed,
-                "driver CUDA": report.nvml.cuda_driver_version}
+    evidence = {
+        "driver": driver,
+        "torch.version.cuda": report.torch.cuda,
+        "needs": needed,
+        "driver CUDA": report.nvml.cuda_driver_version,
+    }
     if version_tuple(driver) >= version_tuple(needed):
-        return Check(id="driver-new-enough", status="pass",
-                     summary=f"driver {driver} runs CUDA {major}.x (needs ≥ {needed})",
-                     evidence=evidence)
+        return Check(
+            id="driver-new-enough",
+            status="pass",
+            summary=f"driver {driver} runs CUDA {major}.x (needs ≥ {needed})",
+            evidence=evidence,
+        )
     cuda_results = [c for c in report.correctness if c.device == "cuda"]
     if cuda_results and all(c.ok for c in cuda_results):
         # CUDA's forward-compatibility package lets an older (datacenter) driver run a newer
         # runtime; the GPU computed correctly, so the table's minimum is advice, not a blocker.
-        return Check(id="driver-new-enough", status="warn",
-                     summary=f"driver {driver} is below the usual minimum {needed} for CUDA "
-                             f"{major}.x, but CUDA ran correctly (forward compatibility?)",
-                     evidence=evidence, hint=driver_update_hint(report, needed))
-    return Check(id="driver-new-enough", status="fail",
-                 summary=f"driver {driver} is too old for torch's CUDA {report.torch.cuda} "
-                         f"(needs ≥ {needed})",
-                 evidence=evidence, hint=driver_update_hint(report, needed))
+        return Check(
+            id="driver-new-enough",
+            status="warn",
+            summary=f"driver {driver} is below the usual minimum {needed} for CUDA "
+            f"{major}.x, but CUDA ran correctly (forward compatibility?)",
+            evidence=evidence,
+            hint=driver_update_hint(report, needed),
+        )
+    return Check(
+        id="driver-new-enough",
+        status="fail",
+        summary=f"driver {driver} is too old for torch's CUDA {report.torch.cuda} "
+        f"(needs ≥ {needed})",
+        evidence=evidence,
+        hint=driver_update_hint(report, needed),
+    )
 
 
 def driver_update_hint(report: Report, needed: str | None) -> str:
@@ -456,8 +621,10 @@ def driver_update_hint(report: Report, needed: str | None) -> str:
     # Only a wheel for an older CUDA than torch's own is an alternative to the update.
     if tag and major is not None and version_tuple(tag)[0] // 10 < major:
         cuda = {"cu118": "11.8", "cu126": "12.6", "cu128": "12.8"}[tag]
-        hint += (f" Or install a torch built for CUDA {cuda}, which this driver runs: "
-                 f"`{reinstall_torch(report, tag)}`")
+        hint += (
+            f" Or install a torch built for CUDA {cuda}, which this driver runs: "
+            f"`{reinstall_torch(report, tag)}`"
+        )
     return hint
 
 
@@ -479,104 +646,165 @@ def cvd_hides_all(cvd: str, report: Report) -> bool:
 def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
     t = report.torch
     cvd = report.variables.values.get("CUDA_VISIBLE_DEVICES")
-    evidence = {"torch devices": t.device_count, "nvml devices": len(report.nvml.devices),
-                "CUDA_VISIBLE_DEVICES": cvd, "torch warnings": t.availability_warnings}
+    evidence = {
+        "torch devices": t.device_count,
+        "nvml devices": len(report.nvml.devices),
+        "CUDA_VISIBLE_DEVICES": cvd,
+        "torch warnings": t.availability_warnings,
+    }
     if t.cuda_available and t.device_count:
         names = ", ".join(d.name for d in t.devices)
         note = ""
         if cvd is not None and len(report.nvml.devices) > t.device_count:
             note = f" (CUDA_VISIBLE_DEVICES={cvd!r} hides the others)"
-        return Check(id="gpu-visible", status="pass",
-                     summary=f"torch sees {t.device_count} GPU(s): {names}{note}",
-                     evidence=evidence)
+        return Check(
+            id="gpu-visible",
+            status="pass",
+            summary=f"torch sees {t.device_count} GPU(s): {names}{note}",
+            evidence=evidence,
+        )
     for cause in ("torch-importable", "torch-cuda-build", "driver-present", "driver-new-enough"):
         if earlier[cause].status == "fail":
-            return Check(id="gpu-visible", status="skip", summary=f"see {cause}",
-                         evidence=evidence)
+            return Check(id="gpu-visible", status="skip", summary=f"see {cause}", evidence=evidence)
     if cvd is not None and cvd_hides_all(cvd, report):
-        return Check(id="gpu-visible", status="fail",
-                     summary=f"CUDA_VISIBLE_DEVICES={cvd!r} hides every GPU from torch",
-                     evidence=evidence,
-                     hint=f"{unset_command(report, 'CUDA_VISIBLE_DEVICES')}, and if the conda env "
-                          "sets it: `conda env config vars unset CUDA_VISIBLE_DEVICES`; then "
-                          "re-activate the env.")
-    hint = ("Read torch's warning in the evidence; reboot after driver changes, and check "
-            "`nvidia-smi` and `python -c \"import torch; torch.cuda.init()\"`.")
+        return Check(
+            id="gpu-visible",
+            status="fail",
+            summary=f"CUDA_VISIBLE_DEVICES={cvd!r} hides every GPU from torch",
+            evidence=evidence,
+            hint=f"{unset_command(report, 'CUDA_VISIBLE_DEVICES')}, and if the conda env "
+            "sets it: `conda env config vars unset CUDA_VISIBLE_DEVICES`; then "
+            "re-activate the env.",
+        )
+    hint = (
+        "Read torch's warning in the evidence; reboot after driver changes, and check "
+        '`nvidia-smi` and `python -c "import torch; torch.cuda.init()"`.'
+    )
     if "unknown error" in warnings_text(report) and not report.host.wsl:
-        hint = ("CUDA's 'unknown error' usually follows a suspend: reboot, or reload the UVM "
-                "module: `sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm`.")
-    return Check(id="gpu-visible", status="fail",
-                 summary="the driver sees the GPU but torch does not", evidence=evidence,
-                 hint=hint)
+        hint = (
+            "CUDA's 'unknown error' usually follows a suspend: reboot, or reload the UVM "
+            "module: `sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm`."
+        )
+    return Check(
+        id="gpu-visible",
+        status="fail",
+        summary="the driver sees the GPU but torch does not",
+        evidence=evidence,
+        hint=hint,
+    )
 
 
 def check_arch_supported(report: Report) -> Check:
     archs = report.torch.arch_list
     devices = capabilities(report)
     if not report.torch.cuda or not archs or not devices:
-        return Check(id="arch-supported", status="skip",
-                     summary="no CUDA build or no GPU to compare", evidence={"arch_list": archs})
+        return Check(
+            id="arch-supported",
+            status="skip",
+            summary="no CUDA build or no GPU to compare",
+            evidence={"arch_list": archs},
+        )
     evidence = {"arch_list": archs, "gpus": [f"{n} sm_{a}{b}" for n, a, b in devices]}
     missing = [(n, a, b) for n, a, b in devices if not any(arch_runs(a, b, x) for x in archs)]
     if not missing:
-        return Check(id="arch-supported", status="pass",
-                     summary="torch has kernels for every GPU's architecture", evidence=evidence)
+        return Check(
+            id="arch-supported",
+            status="pass",
+            summary="torch has kernels for every GPU's architecture",
+            evidence=evidence,
+        )
     name, major, minor = missing[0]
-    summary = (f"{name} is sm_{major}{minor}, which this torch has no kernels for "
-               "(\"no kernel image is available\")")
-    return Check(id="arch-supported", status="fail", summary=summary, evidence=evidence,
-                 hint=arch_install_hint(report, major, minor))
+    summary = (
+        f"{name} is sm_{major}{minor}, which this torch has no kernels for "
+        '("no kernel image is available")'
+    )
+    return Check(
+        id="arch-supported",
+        status="fail",
+        summary=summary,
+        evidence=evidence,
+        hint=arch_install_hint(report, major, minor),
+    )
 
 
 def arch_install_hint(report: Report, major: int, minor: int) -> str:
     if (major, minor) < MIN_CAPABILITY:
         return TOO_OLD_GPU_HINT.format(sm=f"sm_{major}{minor}")
-    newest = max((version_tuple(x)[0] for x in report.torch.arch_list if version_tuple(x)),
-                 default=0)
+    newest = max(
+        (version_tuple(x)[0] for x in report.torch.arch_list if version_tuple(x)), default=0
+    )
     tag = "cu128" if major * 10 + minor > newest else "cu118"
-    return (f"Install a torch build that includes sm_{major}{minor}: "
-            f"`{reinstall_torch(report, tag)}`")
+    return (
+        f"Install a torch build that includes sm_{major}{minor}: `{reinstall_torch(report, tag)}`"
+    )
 
 
 def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
     results = [c for c in report.correctness if c.device == "cuda"]
     if not results:
-        return Check(id="cuda-tensor-op", status="skip",
-                     summary="no CUDA tensor op was run (no usable GPU)")
-    evidence: dict[str, Any] = {c.dtype: (f"rel. error {c.rel_err:.1e} (limit {c.threshold:.0e})"
-                          if c.rel_err is not None else c.error) for c in results}
+        return Check(
+            id="cuda-tensor-op", status="skip", summary="no CUDA tensor op was run (no usable GPU)"
+        )
+    evidence: dict[str, Any] = {
+        c.dtype: (
+            f"rel. error {c.rel_err:.1e} (limit {c.threshold:.0e})"
+            if c.rel_err is not None
+            else c.error
+        )
+        for c in results
+    }
     bad = [c for c in results if not c.ok]
     if not bad:
         dtypes = "/".join(c.dtype for c in results)
-        return Check(id="cuda-tensor-op", status="pass",
-                     summary=f"{dtypes} matmuls on the GPU match a float64 CPU reference",
-                     evidence=evidence)
+        return Check(
+            id="cuda-tensor-op",
+            status="pass",
+            summary=f"{dtypes} matmuls on the GPU match a float64 CPU reference",
+            evidence=evidence,
+        )
     first = bad[0]
     error = first.error or ""
     if "no kernel image" in error:
         devices = capabilities(report)
-        hint = arch.hint or (arch_install_hint(report, devices[0][1], devices[0][2]) if devices
-                             else f"`{pip_cuda_install(report)}`")
-        return Check(id="cuda-tensor-op", status="fail",
-                     summary="the GPU has no kernels for this torch (\"no kernel image\")",
-                     evidence=evidence, hint=hint)
+        hint = arch.hint or (
+            arch_install_hint(report, devices[0][1], devices[0][2])
+            if devices
+            else f"`{pip_cuda_install(report)}`"
+        )
+        return Check(
+            id="cuda-tensor-op",
+            status="fail",
+            summary='the GPU has no kernels for this torch ("no kernel image")',
+            evidence=evidence,
+            hint=hint,
+        )
     if "out of memory" in error:
-        return Check(id="cuda-tensor-op", status="fail",
-                     summary="the GPU ran out of memory for a small test matmul",
-                     evidence=evidence,
-                     hint="Other processes hold the GPU's memory: list them with `nvidia-smi`, "
-                          "close them (or restart the Jupyter kernels), then run the check again.")
+        return Check(
+            id="cuda-tensor-op",
+            status="fail",
+            summary="the GPU ran out of memory for a small test matmul",
+            evidence=evidence,
+            hint="Other processes hold the GPU's memory: list them with `nvidia-smi`, "
+            "close them (or restart the Jupyter kernels), then run the check again.",
+        )
     if "busy or unavailable" in error:
-        return Check(id="cuda-tensor-op", status="fail",
-                     summary="the GPU is busy or unavailable (exclusive compute mode or in use)",
-                     evidence=evidence,
-                     hint="Check `nvidia-smi` for the compute mode and other processes; "
-                          "`sudo nvidia-smi -c 0` restores the default mode.")
+        return Check(
+            id="cuda-tensor-op",
+            status="fail",
+            summary="the GPU is busy or unavailable (exclusive compute mode or in use)",
+            evidence=evidence,
+            hint="Check `nvidia-smi` for the compute mode and other processes; "
+            "`sudo nvidia-smi -c 0` restores the default mode.",
+        )
     what = first.error or f"a relative error of {first.rel_err:.1e}"
-    return Check(id="cuda-tensor-op", status="fail",
-                 summary=f"a {first.dtype} matmul on the GPU gave {what}", evidence=evidence,
-                 hint="Reinstall or update the NVIDIA driver and reboot; if results stay wrong, "
-                      "test the GPU with `nvidia-smi -q -d ECC` and tell the course staff.")
+    return Check(
+        id="cuda-tensor-op",
+        status="fail",
+        summary=f"a {first.dtype} matmul on the GPU gave {what}",
+        evidence=evidence,
+        hint="Reinstall or update the NVIDIA driver and reboot; if results stay wrong, "
+        "test the GPU with `nvidia-smi -q -d ECC` and tell the course staff.",
+    )
 
 
 def check_gpu_beats_cpu(report: Report) -> Check:
@@ -588,30 +816,46 @@ def check_gpu_beats_cpu(report: Report) -> Check:
         reason = gpu.reason if gpu and gpu.reason else "no GPU and CPU matmul timings to compare"
         return Check(id="gpu-beats-cpu", status="skip", summary=reason)
     ratio = gpu.median / cpu.median
-    evidence = {"gpu fp32 TFLOP/s": round(gpu.median / 1e12, 2),
-                "cpu fp32 GFLOP/s": round(cpu.median / 1e9, 1), "ratio": round(ratio, 1)}
+    evidence = {
+        "gpu fp32 TFLOP/s": round(gpu.median / 1e12, 2),
+        "cpu fp32 GFLOP/s": round(cpu.median / 1e9, 1),
+        "ratio": round(ratio, 1),
+    }
     if ratio >= 1:
-        return Check(id="gpu-beats-cpu", status="pass",
-                     summary=f"the GPU's fp32 matmul is {ratio:.0f}x the CPU's", evidence=evidence)
-    return Check(id="gpu-beats-cpu", status="warn",
-                 summary=f"the GPU's fp32 matmul is slower than the CPU's ({ratio:.2f}x)",
-                 evidence=evidence,
-                 hint="Plug in the laptop and pick the high-performance power mode; check "
-                      "`nvidia-smi` for other processes using the GPU.")
+        return Check(
+            id="gpu-beats-cpu",
+            status="pass",
+            summary=f"the GPU's fp32 matmul is {ratio:.0f}x the CPU's",
+            evidence=evidence,
+        )
+    return Check(
+        id="gpu-beats-cpu",
+        status="warn",
+        summary=f"the GPU's fp32 matmul is slower than the CPU's ({ratio:.2f}x)",
+        evidence=evidence,
+        hint="Plug in the laptop and pick the high-performance power mode; check "
+        "`nvidia-smi` for other processes using the GPU.",
+    )
 
 
 def check_system_nvcc(report: Report) -> Check:
     nvcc, torch_cuda = report.toolkit.nvcc_version, report.torch.cuda
     evidence = {"nvcc": nvcc, "torch.version.cuda": torch_cuda}
     if not report.toolkit.nvcc_path:
-        summary = ("no system nvcc: that is fine, PyTorch brings its own CUDA runtime; nvcc is "
-                   "only needed to compile CUDA extensions")
+        summary = (
+            "no system nvcc: that is fine, PyTorch brings its own CUDA runtime; nvcc is "
+            "only needed to compile CUDA extensions"
+        )
     elif not torch_cuda:
-        summary = (f"system nvcc {nvcc} is not torch's CUDA: this torch has none "
-                   "(collect_env calls nvcc the 'CUDA runtime version', which misleads)")
+        summary = (
+            f"system nvcc {nvcc} is not torch's CUDA: this torch has none "
+            "(collect_env calls nvcc the 'CUDA runtime version', which misleads)"
+        )
     elif version_tuple(nvcc)[:2] != version_tuple(torch_cuda)[:2]:
-        summary = (f"system nvcc {nvcc} differs from torch's CUDA {torch_cuda}: that is fine, "
-                   "torch uses its own runtime")
+        summary = (
+            f"system nvcc {nvcc} differs from torch's CUDA {torch_cuda}: that is fine, "
+            "torch uses its own runtime"
+        )
     else:
         summary = f"system nvcc {nvcc} matches torch's CUDA {torch_cuda}"
     return Check(id="system-nvcc", status="pass", summary=summary, evidence=evidence)
@@ -624,17 +868,28 @@ def check_wsl(report: Report) -> Check | None:
     evidence = {"wsl libcuda": host.wsl_libcuda, "linux driver inside WSL": host.wsl_linux_driver}
     if host.wsl_linux_driver:
         return Check(
-            id="wsl-driver", status="warn" if report.torch.cuda_available else "fail",
+            id="wsl-driver",
+            status="warn" if report.torch.cuda_available else "fail",
             summary="a Linux NVIDIA driver is installed inside WSL and shadows the Windows one",
             evidence=evidence,
             hint="`sudo apt-get remove --purge 'nvidia-driver-*' 'libnvidia-compute-*' && "
-                 "sudo apt-get autoremove`. " + WSL_DRIVER_HINT)
+            "sudo apt-get autoremove`. " + WSL_DRIVER_HINT,
+        )
     if host.wsl_libcuda is False:
-        return Check(id="wsl-driver", status="fail",
-                     summary="WSL has no /usr/lib/wsl/lib/libcuda.so: the Windows driver is "
-                             "missing or too old", evidence=evidence, hint=WSL_DRIVER_HINT)
-    return Check(id="wsl-driver", status="pass",
-                 summary="WSL uses the Windows driver through /usr/lib/wsl/lib", evidence=evidence)
+        return Check(
+            id="wsl-driver",
+            status="fail",
+            summary="WSL has no /usr/lib/wsl/lib/libcuda.so: the Windows driver is "
+            "missing or too old",
+            evidence=evidence,
+            hint=WSL_DRIVER_HINT,
+        )
+    return Check(
+        id="wsl-driver",
+        status="pass",
+        summary="WSL uses the Windows driver through /usr/lib/wsl/lib",
+        evidence=evidence,
+    )
 
 
 # ---------------------------------------------------------------- judge
@@ -672,9 +927,11 @@ def judge(report: Report) -> Verdict:
     else:
         for check_id in ("driver-present", "gpu-visible", "cuda-tensor-op"):
             add(Check(id=check_id, status="skip", summary=checks["platform"].summary))
-    met = all(c.status != "fail" for c in checks.values()) and all(
-        checks[i].status in ("pass", "warn") for i in REQUIRED if i in checks
-    ) and all(i in checks for i in REQUIRED)
+    met = (
+        all(c.status != "fail" for c in checks.values())
+        and all(checks[i].status in ("pass", "warn") for i in REQUIRED if i in checks)
+        and all(i in checks for i in REQUIRED)
+    )
     return Verdict(objective_met=met, checks=list(checks.values()))
 
 
@@ -702,8 +959,12 @@ def implausibilities(report: Report) -> list[str]:
         if nvml.devices and twin is None:
             names = ", ".join(d.name for d in nvml.devices)
             found.append(f"torch's GPU {dev.name!r} is not among NVML's ({names})")
-        elif twin and twin.memory_total and dev.total_memory and \
-                dev.total_memory > twin.memory_total * 1.01:
+        elif (
+            twin
+            and twin.memory_total
+            and dev.total_memory
+            and dev.total_memory > twin.memory_total * 1.01
+        ):
             found.append(f"{dev.name}: torch reports more memory than NVML")
     found += bench_implausibilities(report)
     return found
@@ -728,8 +989,10 @@ def bench_implausibilities(report: Report) -> list[str]:
             elif r.name[:3] in ("h2d", "d2h"):
                 peak = peaks.pcie
         if peak and r.median > 1.05 * peak:
-            found.append(f"{r.name} ({r.device}): {r.median:.3g} {r.unit} is above the "
-                         f"theoretical peak {peak:.3g}")
+            found.append(
+                f"{r.name} ({r.device}): {r.median:.3g} {r.unit} is above the "
+                f"theoretical peak {peak:.3g}"
+            )
         if r.device == "cpu" and r.unit == "FLOP/s" and r.median > 100e12:
             found.append(f"{r.name} (cpu): {r.median:.3g} FLOP/s is beyond any CPU")
     return found

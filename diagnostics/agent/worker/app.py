@@ -171,17 +171,23 @@ def start(settings: WorkerSettings) -> int:
         app.worker_main(
             [
                 "worker",
-                "--queues", config["queue"],
-                "--pool", "solo",
-                "--concurrency", "1",
-                "--prefetch-multiplier", "1",
+                "--queues",
+                config["queue"],
+                "--pool",
+                "solo",
+                "--concurrency",
+                "1",
+                "--prefetch-multiplier",
+                "1",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-                "--hostname", f"torchready@{socket.gethostname()}",
-                "--loglevel", "INFO",
+                "--hostname",
+                f"torchready@{socket.gethostname()}",
+                "--loglevel",
+                "INFO",
             ]
-        )  # fmt: skip
+        )
     finally:
         stop.set()
     return 0

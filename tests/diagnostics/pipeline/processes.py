@@ -47,11 +47,24 @@ class Worker:
         }
         environment.pop("DJANGO_SETTINGS_MODULE", None)
         self.proc = subprocess.Popen(
-            [python or sys.executable, "-m", "diagnostics", "worker", "--server", server,
-             "--token", token, "--spool", str(spool)],
-            cwd=ROOT, env=environment, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            [
+                python or sys.executable,
+                "-m",
+                "diagnostics",
+                "worker",
+                "--server",
+                server,
+                "--token",
+                token,
+                "--spool",
+                str(spool),
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

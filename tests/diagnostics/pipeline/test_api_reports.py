@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from diagnostics.models import CheckRun, Report
 from diagnostics.agent.worker.protocol import MAX_BODY_BYTES
+from diagnostics.models import CheckRun, Report
 from learning.models import ObjectiveProgress
 from tests.diagnostics.pipeline.helpers import new_uuid, post_json, report_dict, submission
 

@@ -173,7 +173,12 @@ def test_the_served_wheel_installs_on_python_310_and_every_module_imports_withou
     assert no_django.returncode != 0  # the worker venv really has no Django
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run(
-        [python, "-c", IMPORT_ALL], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+        [python, "-c", IMPORT_ALL],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     is_310, count, location = done.stdout.split(maxsplit=2)
@@ -182,6 +187,10 @@ def test_the_served_wheel_installs_on_python_310_and_every_module_imports_withou
     assert location.strip() == str(target / "diagnostics" / "agent" / "__init__.py")
     usage = subprocess.run(
         [python, "-m", "diagnostics", "worker", "--help"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert usage.returncode == 0 and "--server" in usage.stdout

@@ -208,10 +208,27 @@ def test_a_spooled_report_from_a_failed_one_shot_post_is_resent_when_the_worker_
     spool = tmp_path / "spool"
     dead = f"http://127.0.0.1:{free_port()}"
     done = subprocess.run(
-        [sys.executable, "-m", "diagnostics", "check", "--quick", "--no-bench", "--post", dead,
-         "--token", token, "--spool", str(spool), "--post-deadline", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "diagnostics",
+            "check",
+            "--quick",
+            "--no-bench",
+            "--post",
+            dead,
+            "--token",
+            token,
+            "--spool",
+            str(spool),
+            "--post-deadline",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 3, done.stderr
     assert len(list(spool.glob("*.json"))) == 1
     start_worker(token, spool=spool)

@@ -17,16 +17,22 @@ from tests.diagnostics.pipeline.helpers import new_uuid, post_json, report_dict,
 pytestmark = pytest.mark.django_db
 
 HOSTILE = st.sampled_from(
-    ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)",
-     "</td><style>*{}</style>", "=cmd|' /C calc'!A0", "\u202e\x00"]
-)  # fmt: skip
+    [
+        "<script>alert(1)</script>",
+        '"><img src=x onerror=alert(1)>',
+        "javascript:alert(1)",
+        "</td><style>*{}</style>",
+        "=cmd|' /C calc'!A0",
+        "\u202e\x00",
+    ]
+)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | HOSTILE,
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
     ),
     max_leaves=12,
-)  # fmt: skip
+)
 SETTINGS = settings(
     max_examples=40,
     deadline=None,
@@ -76,9 +82,11 @@ def test_any_value_anywhere_in_a_report_gets_a_2xx_or_a_4xx(client, token, path,
 @given(raw=st.binary(max_size=300) | JSON.map(json.dumps))
 def test_any_bytes_get_a_4xx_or_a_2xx(client, token, raw):
     response = client.post(
-        "/api/v1/reports", data=raw, content_type="application/json",
+        "/api/v1/reports",
+        data=raw,
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
-    )  # fmt: skip
+    )
     assert response.status_code in ACCEPTED_OR_REFUSED
 
 

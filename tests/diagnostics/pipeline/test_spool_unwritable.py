@@ -29,8 +29,12 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
         [sys.executable, "-m", "diagnostics", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_spool_names_the_folder_and_what_to_do(unwritable):
@@ -56,14 +60,23 @@ def test_a_full_disk_while_writing_a_report_is_a_spool_error(tmp_path, monkeypat
 
 
 def test_the_worker_exits_with_the_message_and_no_traceback(unwritable):
-    result = cli("worker", "--server", "http://127.0.0.1:9", "--token", "tr_x",
-                 "--spool", str(unwritable))  # fmt: skip
+    result = cli(
+        "worker", "--server", "http://127.0.0.1:9", "--token", "tr_x", "--spool", str(unwritable)
+    )
     assert result.returncode == 2
     assert "is not writable" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_check_post_exits_with_the_message_and_no_traceback(unwritable):
-    result = cli("check", "--quick", "--post", "http://127.0.0.1:9", "--token", "tr_x",
-                 "--spool", str(unwritable))  # fmt: skip
+    result = cli(
+        "check",
+        "--quick",
+        "--post",
+        "http://127.0.0.1:9",
+        "--token",
+        "tr_x",
+        "--spool",
+        str(unwritable),
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "is not writable" in result.stderr and "Traceback" not in result.stderr
