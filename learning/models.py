@@ -5,6 +5,10 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import Q
 
+from diagnostics.agent.verdict.ids import Verifier
+
+VERIFIER_CHOICES = [(v.value, v.value) for v in Verifier]
+
 
 class Module(models.Model):
     """A knowledge module, imported from one Markdown page of a course."""
@@ -55,8 +59,8 @@ class Objective(models.Model):
     key = models.CharField(max_length=300)
     # The lead-in heading of its list when a page has several ("Part 1 ...").
     group = models.CharField(max_length=300, blank=True)
-    # Which evidence check can verify it (e.g. "gpu-env"); empty for self-assessment only.
-    verifier = models.CharField(max_length=50, blank=True)
+    # Which evidence can verify it (a Verifier); empty for self-assessment only.
+    verifier = models.CharField(max_length=50, blank=True, choices=VERIFIER_CHOICES)
     archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
