@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -41,6 +43,7 @@ def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_check_deploy_catches_a_production_setting_left_out(tmp_path):
     env = production_env(tmp_path)
     env["SECURE_HSTS_SECONDS"] = "0"

@@ -21,6 +21,8 @@ from learning.models import Klass
 from learning.services.accounts import INSTRUCTOR_PERMISSIONS
 from tests.diagnostics.pipeline.helpers import post_json, submission
 
+pytestmark = pytest.mark.slow
+
 ROLES = ("anonymous", "student", "other_student", "instructor", "other_instructor")
 LOGIN = 302  # to the log-in page
 R = 302  # a redirect after a POST, or away from a page for the logged-out

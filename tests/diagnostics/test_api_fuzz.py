@@ -20,6 +20,8 @@ from schemathesis.specs.openapi.checks import (
 
 from diagnostics import services
 
+pytestmark = pytest.mark.slow
+
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 
 CHECKS = [

@@ -4,7 +4,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from .reports import ROOT, run_json
+
+pytestmark = pytest.mark.slow
 
 
 def collect_env() -> dict[str, str]:

@@ -165,6 +165,7 @@ def test_channel_urls_become_channel_names(channel, name):
     assert channel_name(channel) == name
 
 
+@pytest.mark.slow
 def test_a_simulated_conda_env_end_to_end_is_judged_cpu_only_with_the_conda_hint(tmp_path):
     """The real CLI, run by a Python whose prefix is a conda env with cpuonly records."""
     env_dir = make_named_env(make_conda_root(tmp_path), "course")
@@ -197,6 +198,7 @@ def test_a_simulated_conda_env_end_to_end_is_judged_cpu_only_with_the_conda_hint
     assert done.returncode == 1
 
 
+@pytest.mark.slow
 def test_torch_found_outside_the_prefix_is_flagged(tmp_path):
     outside = tmp_path / "elsewhere"
     (outside / "torch").mkdir(parents=True)

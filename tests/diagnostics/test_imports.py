@@ -3,7 +3,11 @@
 import subprocess
 import sys
 
+import pytest
+
 from .reports import ROOT
+
+pytestmark = pytest.mark.slow
 
 CODE = """
 import sys

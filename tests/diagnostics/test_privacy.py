@@ -4,6 +4,8 @@ import json
 import os
 import platform
 
+import pytest
+
 from diagnostics.agent.probe.common import hashed, home_dirs, redact_home
 
 from .reports import run_json
@@ -21,6 +23,7 @@ def test_identifiers_are_hashed_unless_shared():
     assert hashed("gpu-box", share=True) == "gpu-box"
 
 
+@pytest.mark.slow
 def test_a_real_run_keeps_home_hostname_and_secrets_out(tmp_path):
     home = str(tmp_path / "home" / "student")
     os.makedirs(home)
@@ -47,6 +50,7 @@ def test_a_real_run_keeps_home_hostname_and_secrets_out(tmp_path):
     assert doc["report"]["host"]["hostname"] == hashed(platform.node(), share=False)
 
 
+@pytest.mark.slow
 def test_share_identifiers_sends_the_hostname_in_clear():
     _, doc = run_json("--no-bench", "--share-identifiers")
     assert doc["report"]["host"]["hostname"] == platform.node()

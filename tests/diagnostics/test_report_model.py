@@ -21,6 +21,7 @@ def test_the_committed_json_schema_is_up_to_date():
     )
 
 
+@pytest.mark.slow
 def test_the_schema_command_prints_the_same_schema():
     done = run_cli("schema")
     assert done.returncode == 0

@@ -8,6 +8,8 @@ import pytest
 
 from .reports import run_cli
 
+pytestmark = pytest.mark.slow
+
 
 def worker_python() -> str:
     """bin/test builds the Python 3.10 worker-only venv and exports its interpreter."""

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from learning.models import ObjectiveProgress
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from learning.services.progress import objective_self_assess
 from tests.conftest import PASSWORD
 from tests.learning.dashboard_data import FAILING, PASSING, add_reports
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def log_in(page, live_server, username):

@@ -257,6 +257,7 @@ def test_a_misspelt_verifier_stops_the_import_and_names_it(course, settings, tmp
     assert Objective.objects.get(order=1).verifier == "gpu-env"
 
 
+@pytest.mark.slow
 def test_parsing_in_worker_processes_gives_the_same_results(tmp_path, monkeypatch):
     shutil.copytree(PAGES, tmp_path / "course")
     serial = import_course(directory=tmp_path / "course", dry_run=True)
@@ -285,6 +286,7 @@ _LINES = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(pages=st.lists(st.lists(st.one_of(_LINES, st.text(max_size=15)), max_size=15), max_size=4))
 def test_re_importing_any_sequence_of_pages_never_fails_unexpectedly(tmp_path, pages):

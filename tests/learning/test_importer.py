@@ -410,6 +410,7 @@ _PIECES = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(_PIECES, st.text(max_size=20)), max_size=30))
 def test_any_text_parses_without_crashing_or_unsafe_html(pieces):

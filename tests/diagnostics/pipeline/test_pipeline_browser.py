@@ -3,7 +3,6 @@ a real worker runs the quick check on this CPU machine, and the verdict appears 
 place; then a recorded H100 report posted through the API ticks the objective."""
 
 import json
-import time
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +13,7 @@ from diagnostics.models import Report
 from tests.diagnostics.pipeline.processes import wait_for
 from tests.diagnostics.pipeline.test_pipeline_worker import wait_online
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 H100 = Path(__file__).resolve().parents[1] / "fixtures" / "h100_ok.json"
 
@@ -61,18 +60,16 @@ def test_a_click_shows_needs_work_then_a_gpu_report_verifies_without_a_reload(
     report = json.loads(H100.read_text())
     # Recorded long ago; probed "now" so it is the newest evidence, as a fresh run would be.
     report["created_at"] = datetime.now(timezone.utc).isoformat()
-    started = time.monotonic()
     answer = post_report(live_server, token, report)
     assert answer["objective_met"] is True
-    row.locator(".badge--verified", has_text="Verified by evidence").wait_for(timeout=5_000)
-    latency = time.monotonic() - started
-    assert latency < 2.5, f"the tick took {latency:.2f} s"
+    # The panel polls: the tick comes without a reload (its latency: perf/click_to_verdict.py).
+    row.locator(".badge--verified", has_text="Verified by evidence").wait_for(timeout=10_000)
     assert page.evaluate("window.__noReload") is True
 
     # The report page says what changed since the CPU-only report.
     page.goto(f"{live_server.url}/gpu/reports/{report['report_id']}")
     changes = page.locator("#changes").inner_text()
-    assert "torch is now a CUDA 12.4 build" in changes or "torch is now a CUDA" in changes
+    assert "torch is now a CUDA 12.4 build" in changes
     assert "NVIDIA H100" in page.locator(".facts").inner_text()
     assert Report.objects.count() == 2
 

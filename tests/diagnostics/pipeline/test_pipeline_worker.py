@@ -13,7 +13,7 @@ from diagnostics.models import CheckRun, Report
 from learning.models import ObjectiveProgress
 from tests.diagnostics.pipeline.processes import Proxy, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ONLINE_S = 60  # a cold start imports Celery and fetches the config
 RUN_S = 90  # the quick check imports torch, which takes seconds on a busy machine

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from diagnostics.models import Report
 from tests.diagnostics.pipeline.helpers import new_uuid, post_json, report_dict, submission
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 HOSTILE = st.sampled_from(
     [

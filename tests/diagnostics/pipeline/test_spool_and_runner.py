@@ -4,6 +4,8 @@ import json
 import sys
 import time
 
+import pytest
+
 from diagnostics.agent.report import Report
 from diagnostics.agent.worker import runner
 from diagnostics.agent.worker.client import TransientError, with_backoff
@@ -57,18 +59,19 @@ def test_backoff_retries_transient_errors_then_succeeds():
 
 
 def test_backoff_gives_up_at_its_deadline():
-    started = time.monotonic()
-    try:
+    waits = []
+    with pytest.raises(TransientError):
         with_backoff(
-            lambda: (_ for _ in ()).throw(TransientError("down")), deadline_s=0.3, base_s=0.05
+            lambda: (_ for _ in ()).throw(TransientError("down")),
+            deadline_s=0.3,
+            base_s=0.05,
+            on_retry=lambda exc, delay: waits.append(delay),
         )
-    except TransientError:
-        pass
-    else:
-        raise AssertionError("it should give up")
-    assert time.monotonic() - started < 1.0
+    # It never sleeps past its deadline, whatever the machine's load.
+    assert waits and sum(waits) <= 0.3
 
 
+@pytest.mark.slow
 def test_a_segfaulting_check_becomes_a_probe_crashed_report():
     code = "import os, signal, sys; sys.stderr.write('Fatal Python error: CUDA went away\\n'); sys.stderr.flush(); os.kill(os.getpid(), signal.SIGSEGV)"  # noqa: E501
     outcome = runner.run_check("quick", timeout=30, command=[sys.executable, "-c", code])
@@ -79,12 +82,12 @@ def test_a_segfaulting_check_becomes_a_probe_crashed_report():
     assert "exited with code" in report.findings[0].message
 
 
+@pytest.mark.slow
 def test_a_hanging_check_is_killed_at_its_time_limit():
-    started = time.monotonic()
     outcome = runner.run_check(
         "quick", timeout=1, command=[sys.executable, "-c", "import time; time.sleep(60)"]
     )
-    assert time.monotonic() - started < 10
+    # Had it not been killed, it would have exited after its sleep: a crash, not a timeout.
     assert outcome.outcome == "timeout"
     assert Report.model_validate(outcome.report).findings[0].code == "probe-timeout"
 

@@ -14,6 +14,8 @@ import pytest
 
 from diagnostics.agent.worker.spool import Spool, SpoolError
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
