@@ -95,7 +95,7 @@ def _database(url: str | None) -> dict:
         raise ImproperlyConfigured(f"DATABASE_URL cannot be parsed: {exc}") from exc
     if not config.get("ENGINE"):
         raise ImproperlyConfigured("DATABASE_URL names no database engine")
-    return config
+    return dict(config)
 
 
 SECRET_KEY = _secret_key()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from diagnostics.agent.worker.protocol import RUN_TASK
@@ -22,7 +22,7 @@ def token_active(*, raw: str) -> WorkerToken | None:
     )
 
 
-def token_current(*, student: AbstractBaseUser) -> WorkerToken | None:
+def token_current(*, student: User) -> WorkerToken | None:
     return WorkerToken.objects.filter(student=student, revoked_at__isnull=True).first()
 
 
@@ -50,23 +50,23 @@ def worker_config(*, token: WorkerToken) -> dict:
     }
 
 
-def run_for_student(*, run_id: int, student: AbstractBaseUser) -> CheckRun | None:
+def run_for_student(*, run_id: int, student: User) -> CheckRun | None:
     return CheckRun.objects.filter(pk=run_id, student=student).first()
 
 
-def runs_recent(*, student: AbstractBaseUser, limit: int = 20) -> list[CheckRun]:
+def runs_recent(*, student: User, limit: int = 20) -> list[CheckRun]:
     return list(CheckRun.objects.filter(student=student).prefetch_related("reports")[:limit])
 
 
-def run_latest(*, student: AbstractBaseUser) -> CheckRun | None:
+def run_latest(*, student: User) -> CheckRun | None:
     return CheckRun.objects.filter(student=student).first()
 
 
-def report_latest(*, student: AbstractBaseUser) -> Report | None:
+def report_latest(*, student: User) -> Report | None:
     return Report.objects.filter(student=student, outcome="completed").first()
 
 
-def report_for_student(*, report_id, student: AbstractBaseUser) -> Report | None:
+def report_for_student(*, report_id, student: User) -> Report | None:
     return Report.objects.filter(report_id=report_id, student=student).first()
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -32,7 +32,7 @@ def hash_token(raw: str) -> str:
 # --- Tokens ---------------------------------------------------------------
 
 
-def token_create(*, student: AbstractBaseUser) -> tuple[WorkerToken, str]:
+def token_create(*, student: User) -> tuple[WorkerToken, str]:
     """A new active token for the student, revoking any older one. Returns the raw token once."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -43,7 +43,7 @@ def token_create(*, student: AbstractBaseUser) -> tuple[WorkerToken, str]:
     return token, raw
 
 
-def token_revoke_all(*, student: AbstractBaseUser) -> int:
+def token_revoke_all(*, student: User) -> int:
     return WorkerToken.objects.filter(student=student, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -59,11 +59,11 @@ def token_heartbeat(*, token: WorkerToken, info: dict) -> WorkerToken:
 # --- Runs -----------------------------------------------------------------
 
 
-def queue_name(*, student: AbstractBaseUser) -> str:
+def queue_name(*, student: User) -> str:
     return f"{settings.DIAGNOSTICS_QUEUE_PREFIX}{student.pk}"
 
 
-def run_create(*, student: AbstractBaseUser, mode: str = CheckRun.Mode.QUICK) -> CheckRun:
+def run_create(*, student: User, mode: str = CheckRun.Mode.QUICK) -> CheckRun:
     """Create a run and enqueue it once the transaction commits.
 
     The task carries only the run id and mode. If the broker is down the run is
@@ -268,7 +268,7 @@ def _run_apply_report(*, run: CheckRun, outcome: str, detail: str) -> None:
         run_finish(run=run, state=CheckRun.State.FAILED, reason=reason, detail=detail)
 
 
-def _evidence_apply(*, student: AbstractBaseUser, report: Report) -> None:
+def _evidence_apply(*, student: User, report: Report) -> None:
     from learning.services.evidence import evidence_record
 
     evidence_record(

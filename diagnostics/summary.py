@@ -42,12 +42,14 @@ def _bench(results, name: str) -> dict | None:
     return None
 
 
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def report_summary(facts: dict | None, verdict: dict | None) -> dict:
     """The dashboard's view of one report, as a small JSON-able dict."""
     facts, verdict = facts or {}, verdict or {}
-    nvml = facts.get("nvml") if isinstance(facts.get("nvml"), dict) else {}
-    torch = facts.get("torch") if isinstance(facts.get("torch"), dict) else {}
-    bench = facts.get("bench") if isinstance(facts.get("bench"), dict) else {}
+    nvml, torch, bench = (_dict(facts.get(name)) for name in ("nvml", "torch", "bench"))
     nvml_gpu, torch_gpu = _first_device(nvml), _first_device(torch)
     vram = _number(nvml_gpu.get("memory_total")) or _number(torch_gpu.get("total_memory"))
     results = bench.get("results")

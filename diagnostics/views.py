@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,13 +21,15 @@ from .report_view import report_changes, report_context
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+    # The views typed with it are @login_required (the sign-up view never reads it).
+    user: User
 
 
-def _server_url(request: HttpRequest) -> str:
+def _server_url(request: HtmxHttpRequest) -> str:
     return settings.TORCHREADY_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
-def panel_context(request: HttpRequest, *, next_url: str = "", target: str = "") -> dict:
+def panel_context(request: HtmxHttpRequest, *, next_url: str = "", target: str = "") -> dict:
     """What the GPU panel shows; `target` is the element it refreshes on a module page."""
     student = request.user
     token = selectors.token_current(student=student)

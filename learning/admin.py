@@ -86,6 +86,8 @@ class KlassAdmin(admin.ModelAdmin):
 class OwnClassesProgressAdmin(admin.ModelAdmin):
     """Progress rows of students in the classes the instructor teaches."""
 
+    item_field: str  # the objective or resource each subclass shows
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         rows = super().get_queryset(request).select_related("student")
         if request.user.is_superuser:

@@ -22,7 +22,7 @@ class ThrottledModelBackend(ModelBackend):
         address = accounts.client_address(request)
         wait = accounts.login_retry_after(username=username, address=address)
         if wait:
-            request.login_retry_after = wait
+            setattr(request, "login_retry_after", wait)  # noqa: B010  (read by the log-in view)
             raise PermissionDenied  # no password is checked, and no other backend tries
         user = super().authenticate(request, username, password, **kwargs)
         if user is None:
@@ -51,7 +51,8 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
-        if getattr(self.request, "login_retry_after", 0):
+        wait = getattr(self.request, "login_retry_after", 0)
+        if wait:
             response.status_code = 429
-            response["Retry-After"] = str(self.request.login_retry_after)
+            response["Retry-After"] = str(wait)
         return response

@@ -140,7 +140,8 @@ def strip_chart(
     groups: list[tuple[str, list[tuple[str, float, str]]]],
 ) -> Chart:
     """Per group, one dot per student at their % of peak (0 to 100), with a shared axis."""
-    parts, table = [], []
+    parts: list[str] = []
+    table: list[list[str]] = []
     for i, (label, dots) in enumerate(groups):
         top = i * ROW
         mid = median(pct for _, pct, _ in dots)
@@ -175,6 +176,7 @@ def strip_chart(
 def class_charts(snapshot: ClassSnapshot) -> list[Chart]:
     students = snapshot.students
     with_report = [s for s in students if s.gpu]
+    gpus = [s.gpu for s in students if s.gpu]
     charts = [
         stacked_chart(
             chart_id="chart-completion",
@@ -196,13 +198,13 @@ def class_charts(snapshot: ClassSnapshot) -> list[Chart]:
             chart_id="chart-drivers",
             title="NVIDIA driver versions",
             desc="Students per driver version, from each student's latest report.",
-            counts=Counter(s.gpu.driver or "none found" for s in with_report).most_common(),
+            counts=Counter(g.driver or "none found" for g in gpus).most_common(),
         ),
         bar_chart(
             chart_id="chart-cuda",
             title="torch builds (CUDA version)",
             desc="Students per torch build, from each student's latest report.",
-            counts=Counter(s.gpu.build for s in with_report).most_common(),
+            counts=Counter(g.build for g in gpus).most_common(),
         ),
     ]
     for dtype in ("bf16", "fp32"):

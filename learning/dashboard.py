@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -177,18 +179,18 @@ class StuckGroup:
 # --- Who may see what ---------------------------------------------------------
 
 
-def classes_taught(*, user: AbstractBaseUser) -> QuerySet[Klass]:
+def classes_taught(*, user: User) -> QuerySet[Klass]:
     return Klass.objects.filter(instructors=user).annotate(
         n_students=Count("students", distinct=True)
     )
 
 
-def class_for_instructor(*, user: AbstractBaseUser, class_id: int) -> Klass | None:
+def class_for_instructor(*, user: User, class_id: int) -> Klass | None:
     """The class, if the user is one of its instructors; else None (the view's 404)."""
     return Klass.objects.filter(pk=class_id, instructors=user).first()
 
 
-def student_in_class(*, klass: Klass, user_id: int) -> AbstractBaseUser | None:
+def student_in_class(*, klass: Klass, user_id: int) -> User | None:
     return klass.students.filter(pk=user_id).first()
 
 
@@ -425,7 +427,7 @@ def latest_report_summaries(ids: list[int]) -> dict[int, GpuSummary]:
     return {r["pk"]: gpu_summary(r) for r in rows}
 
 
-def gpu_summary(row: dict) -> GpuSummary:
+def gpu_summary(row: Mapping[str, Any]) -> GpuSummary:
     """A GpuSummary from a report's id, time, verdict and stored summary (report_summary)."""
     summary = row["summary"] or {}
     return GpuSummary(
@@ -499,7 +501,7 @@ def stuck_groups(students: list[StudentRow]) -> list[StuckGroup]:
 
 def stuck_longest(students: list[StudentRow], *, limit: int = 10) -> list[StudentRow]:
     stuck = [s for s in students if s.stuck_since]
-    return sorted(stuck, key=lambda s: s.stuck_since)[:limit]
+    return sorted(stuck, key=lambda s: s.stuck_since or EPOCH)[:limit]
 
 
 def state_counts(students: list[StudentRow]) -> dict[Status, int]:
@@ -517,14 +519,14 @@ class ReportEntry:
     changes: list[str]
 
 
-def student_modules(*, klass: Klass, student: AbstractBaseUser) -> list[tuple[Module, list]]:
+def student_modules(*, klass: Klass, student: User) -> list[tuple[Module, list]]:
     return [
         (module, objective_rows(user=student, module=module))
         for module in class_modules(klass=klass)
     ]
 
 
-def student_reports(*, student: AbstractBaseUser, limit: int = 20) -> list[ReportEntry]:
+def student_reports(*, student: User, limit: int = 20) -> list[ReportEntry]:
     """The student's latest reports, newest first, each with what changed since the one before."""
     reports = list(Report.objects.filter(student=student).order_by("-received_at")[: limit + 1])
     completed = [r for r in reports if r.outcome == "completed"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from itertools import groupby, islice
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import OuterRef, Subquery
@@ -121,13 +122,14 @@ def _state(p: dict | None) -> Status:
 
 def _how_verified(p: dict | None, objective: Objective) -> str:
     state = _state(p)
+    p = p or {}
     if state == Status.VERIFIED:
         return f"evidence: {objective.verifier or 'check'} passed"
     if state == Status.NEEDS_WORK:
         how = f"evidence: {objective.verifier or 'check'} failed"
-        return how + (" (self-assessed before)" if p["self_assessed_at"] else "")
+        return how + (" (self-assessed before)" if p.get("self_assessed_at") else "")
     if state == Status.SELF_ASSESSED:
-        review = f", {p['review']} by {p['reviewed_by__username']}" if p["review"] else ""
+        review = f", {p['review']} by {p['reviewed_by__username']}" if p.get("review") else ""
         return "self-assessed" + review
     return ""
 
@@ -188,7 +190,7 @@ def _json(value) -> str:
     return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
 
 
-def _reports_by_student(batch: list[dict]) -> Iterable[tuple[int, Iterator[dict]]]:
+def _reports_by_student(batch: list[dict]) -> Iterator[tuple[int, Iterator[Any]]]:
     reports = (
         Report.objects.filter(student__in=[s["pk"] for s in batch])
         .order_by("student__username", "student_id", "received_at")

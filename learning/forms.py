@@ -28,9 +28,9 @@ class SelfAssessmentForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, objective_id: int, **kwargs):
+    def __init__(self, data=None, *, objective_id: int, **kwargs):
         # Unique ids per objective: the page holds one form per objective.
-        super().__init__(*args, auto_id=f"objective-{objective_id}-%s", **kwargs)
+        super().__init__(data, auto_id=f"objective-{objective_id}-%s", **kwargs)
         self.objective_id = objective_id
         reflection = self.fields["reflection"].widget.attrs
         reflection["aria-describedby"] = (
@@ -74,10 +74,15 @@ class DashboardFilterForm(forms.Form):
 
     def __init__(self, data, *, states: dict, sorts: dict, checks: list, gpus: list):
         super().__init__(data, auto_id="filter-%s")
-        self.fields["state"].choices = [("", "Any state"), *states.items()]
-        self.fields["check"].choices = [("", "Any check"), *((c, c) for c in checks)]
-        self.fields["gpu"].choices = [("", "Any GPU"), *((g, g) for g in gpus)]
-        self.fields["sort"].choices = list(sorts.items())
+        for name, choices in (
+            ("state", [("", "Any state"), *states.items()]),
+            ("check", [("", "Any check"), *((c, c) for c in checks)]),
+            ("gpu", [("", "Any GPU"), *((g, g) for g in gpus)]),
+            ("sort", list(sorts.items())),
+        ):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = choices
 
     def values(self) -> dict:
         """The valid filters; an unknown value in a shared link is ignored, not an error."""
@@ -98,12 +103,12 @@ class ReviewForm(forms.Form):
         error_messages={"max_length": f"Keep the comment to {REFLECTION_MAX} characters or fewer."},
     )
 
-    def __init__(self, *args, objective_id: int, **kwargs):
-        super().__init__(*args, auto_id=f"review-{objective_id}-%s", **kwargs)
+    def __init__(self, data=None, *, objective_id: int, **kwargs):
+        super().__init__(data, auto_id=f"review-{objective_id}-%s", **kwargs)
         self.objective_id = objective_id
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("decision") == "returned" and not data.get("comment"):
             self.add_error("comment", "Say what to work on when you return a self-assessment.")
         return data

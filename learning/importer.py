@@ -143,10 +143,10 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         problem = getattr(exc, "problem", None) or "it cannot be parsed"
         # "found unexpected end of stream" points at the closing `---` and hides the cause:
         # an unclosed quote opened earlier, which YAML names as the context with its line.
-        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        unclosed = "end of stream" in problem and context and start and mark
-        if unclosed and start.line != mark.line:
-            problem = f"{problem} ({context} opened on line {start.line + 2})"
+        context, opened = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        unclosed = "end of stream" in problem and context
+        if unclosed and opened and mark and opened.line != mark.line:
+            problem = f"{problem} ({context} opened on line {opened.line + 2})"
         raise PageError(
             f"front matter is not valid YAML: {problem}", mark and mark.line + 2
         ) from None
@@ -248,7 +248,9 @@ def _plain(inline: Token | None) -> str:
 
 def _links(inline: Token) -> list[tuple[str, str]]:
     """(href, text) of each link in an inline token."""
-    links, href, words = [], None, []
+    links: list[tuple[str, str]] = []
+    href: str | None = None
+    words: list[str] = []
     for child in inline.children or []:
         if child.type == "link_open":
             href, words = str(child.attrs.get("href", "")), []
@@ -449,19 +451,21 @@ def _table_resources(block: list[Token], urls: Urls, section: int | None) -> lis
     resources = []
     for row in rows:
         links = _links(row[0])
-        values = {"title": _plain(row[0]), "extra": {}}
+        values: dict[str, str] = {"title": _plain(row[0])[:500]}
+        extra: dict[str, str] = {}
         for index, cell in enumerate(row[1:], start=1):
             name = header[index] if index < len(header) and header[index] else f"Column {index + 1}"
             target = _HEADER_FIELDS.get(re.sub(r"\W", "", name.lower()))
             if target and target not in values:
                 values[target] = _plain(cell)[: _LIMITS[target]]
             elif _plain(cell):
-                values["extra"][name] = _plain(cell)
-        values["title"] = values["title"][:500]
+                extra[name] = _plain(cell)
         minutes = parse_minutes(values.get("time_text", ""))
         url = urls.absolute(links[0][0]) if links else ""
         resources.append(
-            ParsedResource(kind="table", url=url, section=section, minutes=minutes, **values)
+            ParsedResource(
+                kind="table", url=url, section=section, minutes=minutes, extra=extra, **values
+            )
         )
     return resources
 
@@ -489,7 +493,8 @@ def _caption(block: list[Token] | None) -> str:
     """The text of an italic paragraph (`*Video 1. ...*`) following an embed."""
     if not block or block[0].type != "paragraph_open":
         return ""
-    children = _first_inline(block).children or []
+    inline = _first_inline(block)
+    children = (inline.children if inline else None) or []
     if children and children[0].type == "em_open" and children[-1].type == "em_close":
         return _plain(_first_inline(block))
     return ""
@@ -561,7 +566,8 @@ class _Walk:
         elif kind == "bullet_list_open" and self._link_list(block):
             return
         elif kind == "html_block" or kind == "paragraph_open":
-            raw = block[0].content if kind == "html_block" else _first_inline(block).content
+            inline = _first_inline(block)
+            raw = block[0].content if kind == "html_block" else inline.content if inline else ""
             if "<iframe" in raw.lower():
                 self.resources += _videos(raw, _caption(following), self.section)
         self.parts[-1].tokens += block

@@ -19,7 +19,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in the stubs
 
 from learning.dashboard import Cell, GpuSummary, StudentRow
 from learning.models import Status

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Exists, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from learning.models import (
@@ -64,7 +64,7 @@ class ModulePage:
     summary: ProgressSummary
 
 
-def visible_modules(*, user: AbstractBaseUser) -> QuerySet[Module]:
+def visible_modules(*, user: User) -> QuerySet[Module]:
     """Modules the user may open: all current ones, unless every class of theirs picks some."""
     modules = Module.objects.filter(archived_at__isnull=True)
     classes = Klass.objects.filter(students=user)
@@ -81,9 +81,7 @@ def _objective_done() -> Q:
     )
 
 
-def progress_summaries(
-    *, user: AbstractBaseUser, modules: Iterable[Module]
-) -> dict[int, ProgressSummary]:
+def progress_summaries(*, user: User, modules: Iterable[Module]) -> dict[int, ProgressSummary]:
     """One summary per module id, in two queries whatever the number of modules."""
     ids = [m.pk for m in modules]
     objectives = (
@@ -118,12 +116,12 @@ def progress_summaries(
     return {pk: ProgressSummary(**values) for pk, values in counts.items()}
 
 
-def progress_summary(*, user: AbstractBaseUser, module: Module) -> ProgressSummary:
+def progress_summary(*, user: User, module: Module) -> ProgressSummary:
     return progress_summaries(user=user, modules=[module])[module.pk]
 
 
 def objective_rows(
-    *, user: AbstractBaseUser, module: Module, only: Objective | None = None
+    *, user: User, module: Module, only: Objective | None = None
 ) -> list[ObjectiveRow]:
     objectives = module.objectives.filter(archived_at__isnull=True).prefetch_related(
         Prefetch(
@@ -137,18 +135,18 @@ def objective_rows(
     return [ObjectiveRow(o, o.mine[0] if o.mine else None) for o in objectives]
 
 
-def resources_for(*, user: AbstractBaseUser, module: Module) -> QuerySet[Resource]:
+def resources_for(*, user: User, module: Module) -> QuerySet[Resource]:
     """The module's current resources, each with `done` for this user."""
     done = ResourceProgress.objects.filter(student=user, resource=OuterRef("pk"))
     return module.resources.filter(archived_at__isnull=True).annotate(done=Exists(done))
 
 
-def module_page(*, user: AbstractBaseUser, module: Module) -> ModulePage:
+def module_page(*, user: User, module: Module) -> ModulePage:
     groups: dict[str, list[ObjectiveRow]] = {}
     for row in objective_rows(user=user, module=module):
         groups.setdefault(row.objective.group, []).append(row)
 
-    blocks = {s.pk: SectionBlock(s) for s in module.sections.all()}
+    blocks: dict[int | None, SectionBlock] = {s.pk: SectionBlock(s) for s in module.sections.all()}
     loose = SectionBlock(None)
     for resource in resources_for(user=user, module=module):
         blocks.get(resource.section_id, loose).resources.append(resource)

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,6 +33,8 @@ from learning.services.review import objective_review
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+    # The views typed with it are @login_required (the sign-up view never reads it).
+    user: User
 
 
 MODULE_TEMPLATE = "learning/module.html"

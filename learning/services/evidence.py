@@ -6,7 +6,7 @@ never writes ObjectiveProgress itself.
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from diagnostics.agent.verdict.ids import Verifier
 from learning.models import Objective, ObjectiveProgress
@@ -15,7 +15,7 @@ SUMMARY_MAX = ObjectiveProgress._meta.get_field("evidence_summary").max_length
 
 
 def evidence_record(
-    *, student: AbstractBaseUser, verifier: Verifier, met: bool, at: datetime, summary: str
+    *, student: User, verifier: Verifier, met: bool, at: datetime, summary: str
 ) -> int:
     """Record a verifier's result on each current objective bound to it; returns how many.
 

@@ -221,9 +221,11 @@ def parse_pages(jobs: list[_Job], base_url: str) -> Iterator[ParsedPage | ValueE
     # Not plain fork: the parent holds database connections and maybe threads. A
     # fork server imports the parser once, then forks each worker from that clean
     # process, which saves the workers' start-up imports that spawn would repeat.
+    context: multiprocessing.context.BaseContext
     if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["learning.importer"])
+        forkserver = multiprocessing.get_context("forkserver")
+        forkserver.set_forkserver_preload(["learning.importer"])
+        context = forkserver
     else:  # Windows
         context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:

@@ -4,7 +4,7 @@ Every function takes the student explicitly; views pass request.user, so a
 student can only ever write their own rows.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ def _check_current(item: Objective | Resource) -> None:
 
 
 def objective_self_assess(
-    *, student: AbstractBaseUser, objective: Objective, confidence: int, reflection: str = ""
+    *, student: User, objective: Objective, confidence: int, reflection: str = ""
 ) -> ObjectiveProgress:
     """Tick an objective: record (or replace) the student's confidence and reflection.
 
@@ -42,9 +42,7 @@ def objective_self_assess(
     return progress
 
 
-def objective_untick(
-    *, student: AbstractBaseUser, objective: Objective
-) -> ObjectiveProgress | None:
+def objective_untick(*, student: User, objective: Objective) -> ObjectiveProgress | None:
     """Withdraw the self-assessment. A row that still holds evidence is kept; else it goes."""
     _check_current(objective)
     progress = ObjectiveProgress.objects.filter(student=student, objective=objective).first()
@@ -60,7 +58,7 @@ def objective_untick(
     return progress
 
 
-def resource_mark(*, student: AbstractBaseUser, resource: Resource, done: bool) -> None:
+def resource_mark(*, student: User, resource: Resource, done: bool) -> None:
     _check_current(resource)
     if done:
         ResourceProgress.objects.get_or_create(student=student, resource=resource)

@@ -4,7 +4,7 @@ The reviewer and the time are stored on the progress row for the audit trail;
 the student sees a returned comment on their module page.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ Review = ObjectiveProgress.Review
 
 def objective_review(
     *,
-    reviewer: AbstractBaseUser,
+    reviewer: User,
     progress: ObjectiveProgress,
     decision: str,
     comment: str = "",
