@@ -12,12 +12,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin torchready
 
-# Dependencies first, so a code change does not reinstall them.
+# Dependencies first, so a code change does not reinstall them; every version is
+# pinned by the lock (bin/lock regenerates it from pyproject.toml).
 COPY pyproject.toml README.md ./
+COPY requirements/server.txt requirements/
 COPY config/__init__.py config/
 COPY learning/__init__.py learning/
 COPY diagnostics/__init__.py diagnostics/
-RUN pip install ".[server]" && pip uninstall -y torchready
+RUN pip install -c requirements/server.txt ".[server]" && pip uninstall -y torchready
 
 COPY manage.py ./
 COPY config config

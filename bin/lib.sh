@@ -24,17 +24,18 @@ quiet_pip() {
 }
 
 ensure_venv() {  # $1: the extra to install, e.g. dev
-  local extra="$1" stamp want
+  local extra="$1" stamp want lock="requirements/$1.txt"
   if [ ! -x "$PY" ]; then
     echo "==> Creating $VENV"
     "$(find_python)" -m venv "$VENV"
     quiet_pip "$PY" -m pip install -q --upgrade pip
   fi
   stamp="$VENV/.torchready-$extra"
-  want="$(sha256sum pyproject.toml | cut -c1-16)"
+  want="$(cat pyproject.toml "$lock" | sha256sum | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "==> Installing torchready[$extra] into $VENV"
-    quiet_pip "$PY" -m pip install -q -e ".[$extra]"
+    # pyproject.toml says what is needed; the lock (bin/lock) pins each version.
+    echo "==> Installing torchready[$extra] into $VENV, pinned by $lock"
+    quiet_pip "$PY" -m pip install -q -c "$lock" -e ".[$extra]"
     echo "$want" > "$stamp"
   fi
 }
