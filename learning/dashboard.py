@@ -219,8 +219,13 @@ def live_version(*, klass: Klass, query: str) -> str:
     the snapshot. A student renamed in the admin shows at the next minute.
     """
     online_since = timezone.now() - timedelta(seconds=3 * settings.DIAGNOSTICS_HEARTBEAT_INTERVAL)
+    params = {
+        "klass": klass.pk,
+        # As the ORM stores it on this backend (SQLite compares text).
+        "online_since": connection.ops.adapt_datetimefield_value(online_since),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_version_sql(), {"klass": klass.pk, "online_since": online_since})
+        cursor.execute(_version_sql(), params)
         row = cursor.fetchone()
     minute = timezone.now().replace(second=0, microsecond=0)
     stamp = repr((query, minute.isoformat(), row))

@@ -71,8 +71,10 @@ def test_a_click_runs_the_check_on_the_worker_and_marks_needs_work(
         "the evidence",
     )
     assert progress.evidence == ObjectiveProgress.Evidence.NEEDS_WORK
-    # Nothing is left in the spool once the server has the report.
-    assert not list((tmp_path / "spool").glob("*.json"))
+    # Nothing is left in the spool once the server has the report: the worker
+    # removes its copy after the server's answer, which can come after the evidence.
+    spool = tmp_path / "spool"
+    wait_for(lambda: not list(spool.glob("*.json")), 10, "the worker to empty its spool")
     assert worker.proc.poll() is None
 
 
