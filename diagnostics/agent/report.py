@@ -22,6 +22,9 @@ PathText = Annotated[str, StringConstraints(max_length=1000)]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 Count = Annotated[int, Field(ge=0, le=2**62)]
 Rate = Annotated[float, Field(ge=0)]
+Device = Literal["cpu", "cuda"]
+Dtype = Literal["fp32", "tf32", "fp16", "bf16"]
+Unit = Literal["FLOP/s", "B/s"]
 
 # The same limits for the worker, which clips free text before it fills a field.
 SHORT, PATH, TEXT = 200, 1000, 2000
@@ -159,8 +162,8 @@ class NvmlInfo(Model):
 class Correctness(Model):
     """A matmul on `device` compared with a float64 CPU reference."""
 
-    device: Literal["cpu", "cuda"]
-    dtype: Literal["fp32", "tf32", "fp16", "bf16"]
+    device: Device
+    dtype: Dtype
     size: Count = 0
     rel_err: Rate | None = None
     threshold: Rate
@@ -170,10 +173,10 @@ class Correctness(Model):
 
 class BenchResult(Model):
     name: Short  # matmul-fp32, copy, h2d-pinned, ...
-    device: Literal["cpu", "cuda"]
+    device: Device
     status: Literal["ok", "skipped", "error", "timeout"]
     reason: Text | None = None
-    unit: Literal["FLOP/s", "B/s"] = "FLOP/s"
+    unit: Unit = "FLOP/s"
     size: Short | None = None
     samples: Count = 0
     median: Rate | None = None

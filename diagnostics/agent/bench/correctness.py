@@ -7,7 +7,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from diagnostics.agent.probe.common import Findings, clip
-from diagnostics.agent.report import Correctness
+from diagnostics.agent.report import Correctness, Device, Dtype
 
 # Relative error (Frobenius norm) of a 256-wide matmul whose inputs were already
 # rounded to the dtype. The reference sees the same rounded inputs, so the error
@@ -44,9 +44,13 @@ def torch_dtype(torch: Any, dtype: str) -> Any:
     }[dtype]
 
 
-def check_matmul(torch: Any, device: str, dtype: str) -> Correctness:
-    kind = "cuda" if device.startswith("cuda") else "cpu"
-    result = Correctness(device=kind, dtype=dtype, size=SIZE, threshold=THRESHOLDS[dtype], ok=False)  # type: ignore[arg-type]
+def _kind(device: str) -> Device:
+    return "cuda" if device.startswith("cuda") else "cpu"
+
+
+def check_matmul(torch: Any, device: str, dtype: Dtype) -> Correctness:
+    kind = _kind(device)
+    result = Correctness(device=kind, dtype=dtype, size=SIZE, threshold=THRESHOLDS[dtype], ok=False)
     dt = torch_dtype(torch, dtype)
     a = torch.randn(SIZE, SIZE).to(dt)
     b = torch.randn(SIZE, SIZE).to(dt)
@@ -62,7 +66,7 @@ def check_matmul(torch: Any, device: str, dtype: str) -> Correctness:
     return result
 
 
-def supported_dtypes(major: int) -> list[str]:
+def supported_dtypes(major: int) -> list[Dtype]:
     return ["fp32", "tf32", "fp16", "bf16"] if major >= 8 else ["fp32", "fp16"]
 
 
@@ -70,7 +74,7 @@ def check_correctness(
     torch: Any, *, cuda_major: int | None, findings: Findings
 ) -> list[Correctness]:
     """fp32 on the CPU, then every dtype the GPU supports; errors are results, not raises."""
-    plan = [("cpu", "fp32")]
+    plan: list[tuple[str, Dtype]] = [("cpu", "fp32")]
     if cuda_major is not None:
         plan += [("cuda:0", dtype) for dtype in supported_dtypes(cuda_major)]
     results = []
@@ -78,7 +82,7 @@ def check_correctness(
         try:
             results.append(check_matmul(torch, device, dtype))
         except Exception as exc:  # noqa: BLE001 - "no kernel image", OOM, driver errors
-            kind = "cuda" if device.startswith("cuda") else "cpu"
+            kind = _kind(device)
             message = clip(f"{type(exc).__name__}: {exc}")
             findings.add("correctness", f"{kind}-error", message)
             results.append(
@@ -86,7 +90,7 @@ def check_correctness(
                     device=kind,
                     dtype=dtype,
                     size=SIZE,
-                    threshold=THRESHOLDS[dtype],  # type: ignore[arg-type]
+                    threshold=THRESHOLDS[dtype],
                     ok=False,
                     error=message,
                 )

@@ -15,7 +15,7 @@ from diagnostics.agent.bench.correctness import supported_dtypes, tf32, torch_dt
 from diagnostics.agent.bench.peak import DevicePeaks
 from diagnostics.agent.bench.timing import MIN_SAMPLES, time_cpu, time_cuda
 from diagnostics.agent.probe.common import Findings, clip
-from diagnostics.agent.report import BenchResult
+from diagnostics.agent.report import BenchResult, Device, Unit
 
 MIB = 2**20
 # Seconds per benchmark: (full, quick).
@@ -76,11 +76,11 @@ class Runner:
     def run(
         self,
         name: str,
-        device: str,
+        device: Device,
         kind: str,
         prepare: Callable[[], Prepared],
         *,
-        unit: str = "FLOP/s",
+        unit: Unit = "FLOP/s",
         peak: float | None = None,
         peak_source: str | None = None,
     ) -> None:
@@ -94,7 +94,7 @@ class Runner:
             name=name,
             device=device,
             status="error",
-            unit=unit,  # type: ignore[arg-type]
+            unit=unit,
             peak=peak,
             peak_source=peak_source,
         )

@@ -8,14 +8,16 @@ Celery time limits; the subprocess timeout is the hard limit that fires.
 from __future__ import annotations
 
 import logging
+import math
 import platform
 import socket
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 
 from diagnostics.agent import __version__
 from diagnostics.agent.worker import poster, runner
@@ -34,10 +36,12 @@ class WorkerSettings:
     python: str | None = None  # the interpreter that runs the check; ours by default
     post_deadline_s: float = 300.0
     check_command: list[str] | None = None  # tests only: a stand-in for the check
-    state: dict = field(default_factory=lambda: {"state": "starting"})
+    state: dict[str, str] = field(default_factory=lambda: {"state": "starting"})
 
 
-def make_app(config: dict, settings: WorkerSettings, client: ApiClient, spool: Spool) -> Celery:
+def make_app(
+    config: dict[str, Any], settings: WorkerSettings, client: ApiClient, spool: Spool
+) -> Celery:
     app = Celery("torchready-worker", set_as_current=True)
     timeout = float(config.get("check_timeout", 120))
     options = dict(config.get("broker_transport_options") or {})
@@ -71,14 +75,14 @@ def make_app(config: dict, settings: WorkerSettings, client: ApiClient, spool: S
         acks_late=True,
         reject_on_worker_lost=True,
         # Solo ignores these; they bound the task under a threads or prefork pool.
-        soft_time_limit=timeout + settings.post_deadline_s,
-        time_limit=timeout + settings.post_deadline_s + 30,
+        soft_time_limit=math.ceil(timeout + settings.post_deadline_s),
+        time_limit=math.ceil(timeout + settings.post_deadline_s) + 30,
         autoretry_for=(TransientError,),
         retry_backoff=True,
         retry_jitter=True,
         max_retries=5,
     )
-    def run_check(self, run_id: int, mode: str = "quick") -> str:
+    def run_check(self: Task[Any, Any], run_id: int, mode: str = "quick") -> str:
         return execute_run(run_id=run_id, mode=mode, settings=settings, client=client, spool=spool)
 
     return app
@@ -120,7 +124,7 @@ def heartbeat_loop(
     settings: WorkerSettings,
     interval: float,
     stop: threading.Event,
-):
+) -> None:
     """Say we are alive, and resend anything left in the spool, until stopped."""
     while not stop.is_set():
         try:

@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from diagnostics.agent.worker.spool import Spool, SpoolError
 
@@ -23,8 +23,10 @@ def _token(value: str | None) -> str | None:
     return value or os.environ.get("TORCHREADY_TOKEN")
 
 
-def add_worker_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+def add_worker_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "worker",
         help="run a worker that takes GPU checks from your class server",
         description="Consume your own queue on the class server's broker; "
@@ -84,7 +86,7 @@ def run_worker(args: argparse.Namespace) -> int:
 NOT_DELIVERED = 3
 
 
-def post_report(args: argparse.Namespace, report: dict) -> int:
+def post_report(args: argparse.Namespace, report: dict[str, Any]) -> int:
     """Spool the report, then post it: 0 when the server has it, else NOT_DELIVERED."""
     from diagnostics.agent.worker import poster
     from diagnostics.agent.worker.client import ApiClient
@@ -118,8 +120,3 @@ def post_report(args: argparse.Namespace, report: dict) -> int:
             file=sys.stderr,
         )
     return NOT_DELIVERED
-
-
-def load_report(text: str) -> dict:
-    data = json.loads(text)
-    return data.get("report", data)

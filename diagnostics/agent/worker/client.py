@@ -60,16 +60,16 @@ class ApiClient:
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             raise TransientError(f"cannot reach {self.base}{path}: {exc}") from exc
 
-    def config(self) -> dict:
-        return self.request("GET", "/config")[1]
+    def config(self) -> dict[str, Any]:
+        return _object(self.request("GET", "/config")[1])
 
-    def heartbeat(self, info: dict) -> dict:
-        return self.request("POST", "/heartbeat", json.dumps(info).encode())[1]
+    def heartbeat(self, info: dict[str, Any]) -> dict[str, Any]:
+        return _object(self.request("POST", "/heartbeat", json.dumps(info).encode())[1])
 
-    def claim(self, run_id: int) -> dict | None:
+    def claim(self, run_id: int) -> dict[str, Any] | None:
         """The claim, or None when the run is not queued any more (already taken, expired)."""
         try:
-            return self.request("POST", f"/runs/{run_id}/claim", b"")[1]
+            return _object(self.request("POST", f"/runs/{run_id}/claim", b"")[1])
         except ApiError as exc:
             if exc.status in (404, 409):
                 return None
@@ -77,6 +77,13 @@ class ApiClient:
 
     def post_report(self, body: bytes) -> tuple[int, Any]:
         return self.request("POST", "/reports", body)
+
+
+def _object(body: Any) -> dict[str, Any]:
+    """A JSON object from the API; anything else (a proxy's page) is not the server's answer."""
+    if not isinstance(body, dict):
+        raise ApiError(200, body)
+    return body
 
 
 def _json(raw: bytes) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from diagnostics.agent.worker.client import ApiClient, ApiError, TransientError, with_backoff
 from diagnostics.agent.worker.spool import Spool
@@ -13,7 +14,7 @@ log = logging.getLogger("torchready.worker")
 
 
 def submission_body(
-    report: dict, run_id: int | None, outcome: str = "completed", detail: str = ""
+    report: dict[str, Any], run_id: int | None, outcome: str = "completed", detail: str = ""
 ) -> bytes:
     body = {"run_id": run_id, "outcome": outcome, "detail": detail[-8000:], "report": report}
     return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from diagnostics.agent import __version__
 from diagnostics.agent.report import Finding, Report
@@ -23,7 +24,7 @@ STDERR_TAIL = 4000
 @dataclass
 class Outcome:
     outcome: str  # completed, crashed, timeout
-    report: dict
+    report: dict[str, Any]
     detail: str
     seconds: float
 
@@ -64,7 +65,7 @@ def run_check(
     return Outcome("completed", report, "", seconds)
 
 
-def _parse(stdout: bytes) -> dict | None:
+def _parse(stdout: bytes) -> dict[str, Any] | None:
     """The report from `check --json`: the whole object, or its "report" part."""
     try:
         data = json.loads(stdout)
@@ -85,7 +86,7 @@ def _tail(stream: bytes | str | None) -> str:
     return text[-STDERR_TAIL:]
 
 
-def stub_report(code: str, message: str) -> dict:
+def stub_report(code: str, message: str) -> dict[str, Any]:
     """A minimal valid report that says the probe did not finish, and why."""
     report = Report(
         tool_version=__version__,
