@@ -41,7 +41,8 @@ def test_no_bench_skips_timings_but_still_checks_correctness():
     assert doc["report"]["bench"] is None
     assert doc["report"]["correctness"][0]["device"] == "cpu"
     gpu_vs_cpu = next(c for c in doc["verdict"]["checks"] if c["id"] == "gpu-beats-cpu")
-    assert gpu_vs_cpu["status"] == "skip"
+    # No GPU here: the speed check is skipped, or blocked by the missing GPU or driver.
+    assert gpu_vs_cpu["status"] in ("skip", "blocked")
 
 
 def test_usage_errors_exit_2():
@@ -73,6 +74,27 @@ def test_an_unexpected_error_becomes_a_finding_and_exit_1(monkeypatch, capsys):
     assert doc["verdict"]["objective_met"] is False
 
 
+def test_the_cli_and_the_json_name_the_same_next_step():
+    from diagnostics.agent.verdict import judge
+
+    from .reports import fixture_report
+
+    report = fixture_report("venv_not_conda")
+    report.nvml = report.nvml.model_copy(
+        update={"available": False, "devices": [], "error": "NVMLError_LibraryNotFound"}
+    )
+    report.torch.cuda_available, report.torch.device_count, report.torch.devices = False, 0, []
+    verdict = judge(report)
+    doc = cli.document(report, verdict)["verdict"]
+    assert doc["next_step"] == "driver-present"
+    text = cli.render(report, verdict)
+    assert f"Next step (driver-present): {doc['summary']}" in text
+    # The venv is still judged, but it comes after the driver.
+    conda = next(c for c in doc["checks"] if c["id"] == "conda-env")
+    assert (conda["status"], conda["blocked_by"]) == ("fail", "driver-present")
+    assert text.index("Next step") < text.index("After that") < text.index("conda-env: ")
+
+
 def test_the_table_shows_a_shared_fix_once_and_the_benchmarks_with_their_peaks():
     from diagnostics.agent.verdict import judge
 
@@ -81,7 +103,8 @@ def test_the_table_shows_a_shared_fix_once_and_the_benchmarks_with_their_peaks()
     report = fixture_report("unsupported_arch")
     text = cli.render(report, judge(report))
     assert text.count("whl/cu128") == 1
-    assert "FAIL  arch-supported" in text and "FAIL  cuda-tensor-op" in text
+    assert "FAIL  arch-supported" in text and "WAIT  cuda-tensor-op" in text
+    assert "Next step (arch-supported):" in text
     report = fixture_report("h100_ok")
     text = cli.render(report, judge(report))
     assert "matmul-bf16   cuda   724.00 TFLOP/s" in text and "68% of peak" in text
