@@ -3,18 +3,24 @@
 import json
 import time
 
+import pytest
+
 from diagnostics.agent import cli
+from diagnostics.agent.probe.presence import pci_presence
 
-from .reports import run_cli, run_json
+from .reports import judged_with_an_nvidia_gpu, run_cli, run_json
 
 
-def test_cpu_torch_fails_the_cuda_build_check_with_its_hint_and_exit_1():
+@pytest.mark.skipif(pci_presence().nvidia is not False, reason="needs a machine without NVIDIA")
+def test_this_gpu_less_machine_gets_its_own_verdict_and_exit_1():
     done = run_cli("check", "--quick")
     assert done.returncode == 1, done.stderr
+    line = next(row for row in done.stdout.splitlines() if "gpu-present" in row)
+    assert line.split()[0] == "FAIL" and "No NVIDIA GPU in this machine" in line
+    assert "Next step (gpu-present)" in done.stdout and "GPU server" in done.stdout
     line = next(row for row in done.stdout.splitlines() if "torch-cuda-build" in row)
-    assert line.split()[0] == "FAIL" and "CPU-only" in line
-    hint = "python -m pip install torch --index-url https://download.pytorch.org/whl/cu"
-    assert hint in done.stdout
+    assert line.split()[0] == "WAIT"  # no driver or wheel advice for hardware that isn't there
+    assert "index-url" not in done.stdout and "ubuntu-drivers" not in done.stdout
     assert "Objective not met yet" in done.stdout
     assert "torch…" in done.stderr and "verdict…" in done.stderr  # progress goes to stderr
     assert "Traceback" not in done.stderr
@@ -26,9 +32,12 @@ def test_json_output_holds_the_report_and_the_verdict_and_matches_the_file(tmp_p
     assert done.returncode == 1
     assert set(doc) == {"report", "verdict"}
     assert doc["verdict"]["objective_met"] is False
-    checks = {c["id"]: c for c in doc["verdict"]["checks"]}
+    assert doc["verdict"]["next_step"] == "gpu-present"
+    checks = judged_with_an_nvidia_gpu(doc["report"])
     assert checks["torch-cuda-build"]["status"] == "fail"
     assert checks["torch-cuda-build"]["evidence"]["torch.version.cuda"] is None
+    hint = "python -m pip install torch --index-url https://download.pytorch.org/whl/cu"
+    assert hint in checks["torch-cuda-build"]["hint"]
     written = json.loads(out.read_text())
     assert written["report"]["report_id"] == doc["report"]["report_id"]
     bench = doc["report"]["bench"]
