@@ -36,8 +36,9 @@ def test_json_output_holds_the_report_and_the_verdict_and_matches_the_file(tmp_p
     checks = judged_with_an_nvidia_gpu(doc["report"])
     assert checks["torch-cuda-build"]["status"] == "fail"
     assert checks["torch-cuda-build"]["evidence"]["torch.version.cuda"] is None
-    hint = "python -m pip install torch --index-url https://download.pytorch.org/whl/cu"
-    assert hint in checks["torch-cuda-build"]["hint"]
+    # torch 2.13 here: the same release's CUDA build, with torchvision and torchaudio.
+    hint = '"torch==2.13.*" "torchvision==0.28.*" "torchaudio==2.13.*" --index-url '
+    assert hint + "https://download.pytorch.org/whl/cu" in checks["torch-cuda-build"]["hint"]
     written = json.loads(out.read_text())
     assert written["report"]["report_id"] == doc["report"]["report_id"]
     bench = doc["report"]["bench"]

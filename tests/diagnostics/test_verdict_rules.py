@@ -29,8 +29,8 @@ def test_driver_versions_compare_as_numbers_not_strings():
 @pytest.mark.parametrize(
     "system, driver, expected",
     [
-        ("Windows", "527.41", "pass"),
-        ("Windows", "527.37", "fail"),
+        ("Windows", "528.33", "pass"),  # NVIDIA's table; 527.41 was a stale figure
+        ("Windows", "527.41", "fail"),
         ("Linux", "525.60.13", "pass"),
         ("Linux", "520.61.05", "fail"),
     ],
@@ -95,11 +95,46 @@ def test_ptx_in_the_arch_list_lets_a_newer_gpu_pass():
     assert status(report, "arch-supported") == "pass"
 
 
-def test_an_old_gpu_dropped_by_torch_is_told_to_use_an_older_cuda_build():
-    report = fixture_report("gpu_slower_than_cpu")
+def test_a_pascal_gpu_on_a_cu13x_torch_is_sent_to_cu126_of_the_same_release_not_cu118():
+    report = fixture_report("gpu_slower_than_cpu")  # MX150, sm_61
+    report.torch.version, report.torch.cuda = "2.13.0+cu130", "13.0"
     report.torch.arch_list = ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]
+    report.nvml.driver_version = "580.95.05"
     check = judge(report).check("arch-supported")
-    assert check.status == "fail" and "whl/cu118" in check.hint
+    assert check.status == "fail" and "cu118" not in check.hint
+    assert '"torch==2.13.*"' in check.hint and check.hint.endswith("whl/cu126`")
+
+
+def test_a_pascal_gpu_on_torch_2_15_is_sent_back_to_2_14_with_cu126():
+    report = fixture_report("gpu_slower_than_cpu")
+    report.torch.version, report.torch.cuda = "2.15.0+cu132", "13.2"
+    report.torch.arch_list = ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]
+    report.nvml.driver_version = "580.95.05"
+    hint = judge(report).check("arch-supported").hint
+    assert '"torch==2.14.*" "torchvision==0.29.*" "torchaudio==2.14.*"' in hint
+    assert "whl/cu126" in hint
+
+
+def test_blackwell_with_a_580_driver_gets_cu130_not_the_dropped_cu128():
+    report = fixture_report("unsupported_arch")
+    report.torch.version = "2.13.0+cu126"
+    report.nvml.driver_version = "580.95.05"
+    hint = judge(report).check("arch-supported").hint
+    assert "whl/cu130" in hint and "cu128" not in hint
+
+
+def test_a_k80_on_driver_470_is_not_told_to_update_to_a_driver_kepler_never_gets():
+    report = fixture_report("driver_too_old")
+    report.torch.devices = [
+        d.model_copy(update={"name": "Tesla K80", "major": 3, "minor": 7})
+        for d in report.torch.devices
+    ]
+    for d in report.nvml.devices:
+        d.name, d.compute_capability = "Tesla K80", "3.7"
+    report.nvml.driver_version = "470.256.02"
+    hint = judge(report).check("driver-new-enough").hint
+    assert "R470 is the last driver branch for Kepler GPUs" in hint
+    assert "Update the NVIDIA driver" not in hint and "GPU server" in hint
 
 
 @pytest.mark.parametrize("value", ["", "-1", "NoDevFiles", "3"])
@@ -199,7 +234,9 @@ def test_a_pip_cpu_wheel_gets_the_pip_cuda_command_for_the_drivers_cuda():
     report.torch.cuda, report.torch.version = None, "2.5.1+cpu"
     check = judge(report).check("torch-cuda-build")
     assert check.status == "fail" and "(+cpu)" in check.summary
-    assert "pip uninstall -y torch" in check.hint and "whl/cu118" in check.hint  # driver 470
+    # Driver 470 runs no released build (all are CUDA 12 or 13): the driver comes first.
+    assert check.hint.startswith("after updating the NVIDIA driver:")
+    assert "pip uninstall -y torch torchvision torchaudio" in check.hint
 
 
 def test_conda_torch_version_differing_from_the_imported_one_counts_as_mixed():
@@ -303,10 +340,10 @@ def test_a_median_outside_its_spread_is_implausible():
 
 def test_wsl_compares_the_windows_driver_against_the_windows_minimum():
     report = fixture_report("rtx3060_laptop_wsl_ok")
-    report.nvml.driver_version = "526.98"  # a Windows driver: below 527.41
+    report.nvml.driver_version = "526.98"  # a Windows driver: below 528.33
     report.correctness = []
     check = judge(report).check("driver-new-enough")
-    assert check.status == "fail" and "527.41" in check.summary
+    assert check.status == "fail" and "528.33" in check.summary
     assert "on Windows (not inside WSL)" in check.hint
 
 
