@@ -382,3 +382,81 @@ def test_an_old_driver_that_ran_cuda_correctly_is_a_warning_not_a_blocker():
     report.correctness = []
     assert status(report, "driver-new-enough") == "fail"
     assert not judge(report).objective_met
+
+
+def test_conda_env_b_running_while_env_a_is_activated_fails():
+    report = h100()
+    report.env.activated_conda_prefix = "/opt/conda/envs/torch-a"
+    report.env.activated_conda_env = "torch-a"
+    report.env.prefix, report.env.conda_env_name = "/opt/conda/envs/torch-b", "torch-b"
+    check = judge(report).check("conda-env")
+    assert check.status == "fail"
+    assert "'torch-a' is activated, but this Python belongs to 'torch-b'" in check.summary
+
+
+def test_two_pip_torches_in_the_env_and_the_user_site_fail_as_installed_twice():
+    from diagnostics.agent.report import PipPackage
+
+    report = fixture_report("venv_not_conda").model_copy(deep=True)
+    report.packages.pip = [
+        PipPackage(name="torch", version="2.13.0", installer="pip", location="~/venv/lib"),
+        PipPackage(
+            name="torch", version="2.11.0", installer="pip", location="~/.local/lib/python3.11"
+        ),
+    ]
+    check = judge(report).check("no-mixed-torch")
+    assert check.status == "fail" and "installed 2 times by pip" in check.summary
+
+
+@pytest.mark.parametrize(
+    "warning, error",
+    [
+        ("A module that was compiled using NumPy 1.x cannot be run in NumPy 2.0.2", None),
+        ("Failed to initialize NumPy: _ARRAY_API not found", None),
+        (None, "RuntimeError: Numpy is not available"),
+    ],
+)
+def test_torch_built_for_numpy_1_beside_numpy_2_fails(warning, error):
+    report = h100()
+    report.torch.import_warnings = [warning] if warning else []
+    report.torch.numpy_version, report.torch.numpy_error = "2.0.2", error
+    verdict = judge(report)
+    check = verdict.check("torch-numpy")
+    assert check.status == "fail" and 'pip install "numpy<2"' in check.hint
+    assert not verdict.objective_met and verdict.next_step == "torch-numpy"
+
+
+def test_numpy_that_works_with_torch_passes_and_no_numpy_is_no_check():
+    report = h100()
+    report.torch.numpy_version = "2.1.0"
+    assert status(report, "torch-numpy") == "pass"
+    report.torch.numpy_version = None
+    assert status(report, "torch-numpy") == "absent"
+
+
+def test_a_stray_nvml_library_on_ld_library_path_gets_its_own_hint_not_a_driver_reinstall():
+    report = h100()
+    report.variables.ld_library_path_set = True
+    report.variables.ld_library_path_driver_libs = ["~/old-cuda/lib64/libnvidia-ml.so.1"]
+    report.nvml = report.nvml.model_copy(
+        update={"available": False, "devices": [], "error": "NVMLError_LibRmVersionMismatch"}
+    )
+    verdict = judge(report)
+    assert verdict.next_step == "driver-libs"
+    hint = verdict.check("driver-libs").hint
+    assert "unset LD_LIBRARY_PATH" in hint and "ECC" not in hint and "reinstall" not in hint
+    report = h100()
+    report.variables.ld_library_path_driver_libs = ["/usr/local/nvidia/lib64/libcuda.so.1"]
+    assert status(report, "driver-libs") == "pass"  # a container's mounted driver: fine
+
+
+def test_a_garbage_allocator_setting_is_named_instead_of_an_ecc_hint():
+    report = h100()
+    report.variables.values["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:maybe"
+    for c in report.correctness:
+        if c.device == "cuda":
+            c.ok, c.rel_err = False, None
+            c.error = "RuntimeError: Expected a single True/False argument for expandable_segments"
+    check = judge(report).check("cuda-tensor-op")
+    assert "PYTORCH_CUDA_ALLOC_CONF" in check.summary
+    assert "unset PYTORCH_CUDA_ALLOC_CONF" in check.hint and "ECC" not in check.hint

@@ -234,6 +234,19 @@ def check_conda_env(report: Report) -> Check:
         "python": report.python.executable,
         "CONDA_PREFIX": env.activated_conda_prefix,
     }
+    activated = env.activated_conda_prefix
+    if env.kind == "conda" and activated and not same_path(activated, env.prefix, report):
+        return Check(
+            id="conda-env",
+            status="fail",
+            summary=f"conda env '{env.activated_conda_env or activated}' is activated, but "
+            f"this Python belongs to '{env.conda_env_name or env.prefix}'",
+            evidence=evidence,
+            hint="Run the activated env's own Python: `conda deactivate`, then `conda activate "
+            f"{env.activated_conda_env or ENV_NAME}` and `python -m diagnostics check`; if "
+            "`python` still points elsewhere, check PATH and aliases (`which python` / "
+            "`where python`).",
+        )
     if env.kind == "conda" and not env.conda_is_base:
         return Check(
             id="conda-env",
@@ -316,6 +329,64 @@ def check_torch_importable(report: Report) -> Check:
     )
 
 
+NUMPY_ABI = ("_ARRAY_API not found", "compiled using NumPy 1.x", "numpy.core.multiarray failed")
+
+
+def check_torch_numpy(report: Report) -> Check | None:
+    """torch built for NumPy 1 beside NumPy 2 imports, but every numpy hand-off fails."""
+    t = report.torch
+    said = " ".join([t.numpy_error or "", *t.import_warnings])
+    if not t.importable or (t.numpy_version is None and not any(w in said for w in NUMPY_ABI)):
+        return None
+    evidence = {"numpy": t.numpy_version, "torch": t.version, "torch.from_numpy": t.numpy_error}
+    if t.numpy_error or any(w in said for w in NUMPY_ABI):
+        return Check(
+            id="torch-numpy",
+            status="fail",
+            summary=f"torch {t.version} was built for NumPy 1 but NumPy {t.numpy_version} is "
+            "installed: torch.from_numpy and every numpy hand-off fail",
+            evidence=evidence,
+            hint='Install a NumPy 1 beside this torch: `python -m pip install "numpy<2"` '
+            f"(or move to a torch built for NumPy 2: {install_command(report)})",
+        )
+    return Check(
+        id="torch-numpy",
+        status="pass",
+        summary=f"torch and NumPy {t.numpy_version} exchange arrays",
+        evidence=evidence,
+    )
+
+
+def check_driver_libs(report: Report) -> Check | None:
+    """Driver libraries on LD_LIBRARY_PATH are loaded before the driver's own copies."""
+    libs = report.variables.ld_library_path_driver_libs
+    if not libs or is_windows(report):
+        return None
+    evidence = {"LD_LIBRARY_PATH holds": libs, "nvml": report.nvml.error or "ok"}
+    broken = (
+        report.nvml.error not in (None, "pynvml-missing")
+        or (bool(report.torch.cuda) and report.torch.cuda_available is False)
+        or any(c.device == "cuda" and not c.ok for c in report.correctness)
+    )
+    if not broken:
+        return Check(
+            id="driver-libs",
+            status="pass",
+            summary="LD_LIBRARY_PATH holds NVIDIA driver libraries, and they work",
+            evidence=evidence,
+        )
+    return Check(
+        id="driver-libs",
+        status="fail",
+        summary=f"LD_LIBRARY_PATH puts {libs[0]} ahead of the installed driver's own library",
+        evidence=evidence,
+        hint="A stray copy of a driver library, of another driver version, is loaded instead "
+        "of the driver's: remove its directory from LD_LIBRARY_PATH (try `unset "
+        "LD_LIBRARY_PATH` first, and find where it is set: `grep -n LD_LIBRARY_PATH ~/.bashrc "
+        "~/.profile`), then open a new terminal.",
+    )
+
+
 def check_torch_cuda_build(report: Report) -> Check:
     t = report.torch
     cpuonly = conda_record(report, "cpuonly")
@@ -361,11 +432,30 @@ def check_torch_cuda_build(report: Report) -> Check:
     )
 
 
+def same_path(a: str, b: str, report: Report) -> bool:
+    def norm(p: str) -> str:
+        p = p.rstrip("/\\")
+        return p.lower().replace("\\", "/") if is_windows(report) else p
+
+    return norm(a) == norm(b)
+
+
 def check_mixed_torch(report: Report) -> Check | None:
     conda_torch = conda_record(report, "pytorch", "torch")
     pip = pip_torch(report)
     if not conda_torch and not pip:
         return None
+    places = list(dict.fromkeys(p.location for p in pip))
+    if len(places) > 1:
+        return Check(
+            id="no-mixed-torch",
+            status="fail",
+            summary=f"torch is installed {len(places)} times by pip, in {', '.join(places)}; "
+            "only the first on sys.path is imported",
+            evidence={"pip": [f"{p.version} in {p.location}" for p in pip]},
+            hint="Remove the extra copies: run `python -m pip uninstall -y torch torchvision "
+            f"torchaudio` until pip says torch is not installed, then {fresh_install(report)}",
+        )
     evidence = {
         "conda": f"{conda_torch.name} {conda_torch.version} {conda_torch.build}"
         if conda_torch
@@ -797,7 +887,31 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
             hint="Check `nvidia-smi` for the compute mode and other processes; "
             "`sudo nvidia-smi -c 0` restores the default mode.",
         )
-    what = first.error or f"a relative error of {first.rel_err:.1e}"
+    alloc = {
+        k: v for k, v in report.variables.values.items() if k.endswith(("ALLOC_CONF", "_ALLOCATOR"))
+    }
+    if first.error and (alloc or "CachingAllocator" in error or "ALLOC_CONF" in error):
+        names = ", ".join(alloc) or "PYTORCH_CUDA_ALLOC_CONF"
+        return Check(
+            id="cuda-tensor-op",
+            status="fail",
+            summary=f"torch's CUDA allocator rejects its settings ({names}): {first.error}",
+            evidence={**evidence, **alloc},
+            hint=" and ".join(unset_command(report, n) for n in alloc or [names])
+            + "; if the conda env sets it: `conda env config vars unset "
+            + (next(iter(alloc), names))
+            + "`, then re-activate the env.",
+        )
+    if first.error:
+        return Check(
+            id="cuda-tensor-op",
+            status="fail",
+            summary=f"a {first.dtype} matmul on the GPU failed: {first.error}",
+            evidence=evidence,
+            hint="Read the error above; reboot after a driver change and run the check "
+            "again. If it stays, copy the report to the course staff.",
+        )
+    what = f"a relative error of {first.rel_err:.1e}"
     return Check(
         id="cuda-tensor-op",
         status="fail",
@@ -907,12 +1021,14 @@ def judge(report: Report) -> Verdict:
     add(check_platform(report))
     add(check_gpu_present(report))
     add(check_wsl(report))
+    add(check_driver_libs(report))
     add(check_driver_present(report))
     add(check_driver_new_enough(report))
     add(check_conda_env(report))
     add(check_mixed_torch(report))  # package facts: judged even when the import fails
     add(check_torch_importable(report))
     add(check_torch_in_env(report))
+    add(check_torch_numpy(report))
     if report.torch.importable:
         add(check_torch_cuda_build(report))
     else:
