@@ -15,7 +15,7 @@ from diagnostics.agent.verdict.tables import choose, min_driver, tables
 from .reports import FIXTURES, fixture_names, fixture_report
 
 COMMAND = re.compile(r"`([^`]+)`")
-PIP_NAMES = {"torch", "torchvision", "torchaudio", "nvidia-ml-py"}
+PIP_NAMES = {"torch", "torchvision", "torchaudio", "nvidia-ml-py", "numpy<2"}
 CONDA_NAMES = {"pytorch", "torch", "torchvision", "torchaudio", "pytorch-cuda", "cpuonly"}
 CONDA_NAMES |= {"pytorch-mutex", "pytorch-gpu"}
 
@@ -71,6 +71,9 @@ def variants_of_every_fixture():
             d.compute_capability = f"{gpu[0]}.{gpu[1]}"
         if report.nvml.driver_version:
             report.nvml.driver_version = driver
+        if gpu == (8, 6) and report.torch.importable:  # and a NumPy 1 torch beside NumPy 2
+            report.torch.numpy_version = "2.0.2"
+            report.torch.numpy_error = "RuntimeError: Numpy is not available"
         yield report
 
 
