@@ -312,6 +312,16 @@ def check_torch_importable(report: Report) -> Check:
             summary=f"torch {t.version} imports",
             evidence={"version": t.version, "location": t.location},
         )
+    if t.import_error and "crashed the process" in t.import_error:
+        return Check(
+            id="torch-importable",
+            status="fail",
+            summary=f"torch crashes on import ({t.import_error.rsplit('(', 1)[-1].rstrip(')')}): "
+            "one of its libraries is truncated or corrupt",
+            evidence={"error": t.import_error, "location": report.packages.torch_origin},
+            hint="Reinstall torch from scratch (a download cut short or a full disk leaves a "
+            f"truncated library): {install_command(report)}",
+        )
     if t.import_error and "No module named 'torch'" not in t.import_error:
         return Check(
             id="torch-importable",
