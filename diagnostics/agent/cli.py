@@ -120,11 +120,13 @@ def run_check(
 
 def crash_report(what: str) -> tuple[Report, Verdict]:
     """The last line of defence: an unexpected error still yields a report and a verdict."""
+    from diagnostics.agent.probe import redact
     from diagnostics.agent.probe.common import clip
 
     finding = Finding(section="cli", code="internal-error", message=clip(what, 1000))
-    report = Report(findings=[finding])
+    report = Report()
     try:
+        report = redact(report, [finding])  # an error message may hold paths and URLs
         verdict = judge(report)
     except Exception:  # noqa: BLE001
         verdict = Verdict(objective_met=False, checks=[])

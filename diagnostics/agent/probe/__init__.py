@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from diagnostics.agent import __version__
-from diagnostics.agent.probe.common import Findings, home_dirs, redact_home
+from diagnostics.agent.probe.common import (
+    Findings,
+    home_dirs,
+    map_strings,
+    redact_home,
+    scrub_credentials,
+)
 from diagnostics.agent.probe.environment import collect_env, collect_packages
 from diagnostics.agent.probe.gpu import collect_nvml, collect_torch
 from diagnostics.agent.probe.presence import collect_gpu_presence
@@ -94,7 +100,9 @@ def collect(
 
 
 def redact(report: Report, findings: list[Finding]) -> Report:
-    """The final report: findings attached and the home directory written as ~ everywhere."""
+    """The final report: findings attached, the home directory written as ~ and URL
+    credentials (user:password@, token@) scrubbed, in every string."""
     report = report.model_copy(update={"findings": findings})
     data = redact_home(report.model_dump(mode="json"), home_dirs())
+    data = map_strings(data, scrub_credentials)
     return Report.model_validate(data)

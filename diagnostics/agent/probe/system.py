@@ -32,7 +32,8 @@ VARIABLE_NAMES = {
     "WSL_DISTRO_NAME",
 }
 VARIABLE_PREFIXES = ("CONDA_", "PYTORCH_", "CUDA_PATH_")
-SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "KEY", "AUTH")
+# Names that say "credential", in any case: such a variable is never reported.
+SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH")
 
 
 def read_text(path: str) -> str | None:
