@@ -146,7 +146,8 @@ def torch_sigbus(tmp: Path) -> tuple[str, dict[str, str]]:
     shutil.rmtree(site / "torch")
     (site / "torch").mkdir()
     (site / "torch" / "__init__.py").write_text(
-        "import os, signal\n# _C: a truncated libtorch_cpu.so\nos.kill(os.getpid(), signal.SIGBUS)\n"
+        "import os, signal\n# _C: a truncated libtorch_cpu.so\n"
+        "os.kill(os.getpid(), signal.SIGBUS)\n"
     )
     return python, env
 
@@ -179,7 +180,10 @@ def numpy_mismatch() -> Report:
         "Failed to initialize NumPy: _ARRAY_API not found (Triggered internally at "
         "../torch/csrc/utils/tensor_numpy.cpp:84.)",
     ]
-    report.torch.numpy_version, report.torch.numpy_error = "2.1.3", "RuntimeError: Numpy is not available"
+    report.torch.numpy_version, report.torch.numpy_error = (
+        "2.1.3",
+        "RuntimeError: Numpy is not available",
+    )
     return report
 
 
@@ -189,7 +193,9 @@ def alloc_conf_garbage() -> Report:
     for c in report.correctness:
         if c.device == "cuda":
             c.ok, c.rel_err = False, None
-            c.error = "RuntimeError: Unrecognized CachingAllocator option: expandable_segments=yes please"
+            c.error = (
+                "RuntimeError: Unrecognized CachingAllocator option: expandable_segments=yes please"
+            )
     report.bench = None
     return report
 
@@ -220,48 +226,141 @@ def pascal_cu130() -> Report:
 
 
 SCENARIOS = [
-    Scenario("no NVIDIA GPU, venv", "a venv on a machine with no NVIDIA GPU", "gpu-present",
-             r"no nvidia gpu|no (nvidia )?gpu (was )?(found|detected)", r"gpu server|colab|machine with an nvidia gpu",
-             build=no_gpu_venv),
-    Scenario("conda env B runs, A active", "torch-b's Python while torch-a is activated", "conda-env",
-             r"torch-a.*torch-b|torch-b.*torch-a|wrong (conda )?env", r"conda (de)?activate", build=conda_b_while_a),
-    Scenario("torch twice (venv + user site)", "pip torch in the venv and in the user site", "no-mixed-torch",
-             r"installed (2|two|twice|multiple) times|duplicate torch|two torch", r"pip uninstall", build=user_site_twice),
-    Scenario("torch from PYTHONPATH", "PYTHONPATH leads to another project's torch", "torch-in-env",
-             r"outside the active env|pythonpath", r"unset pythonpath", build=torch_on_pythonpath),
-    Scenario("conda + pip torch", "a conda pytorch record beside pip's torch", "no-mixed-torch",
-             r"both conda and pip|mixed", r"conda remove", build=mixed_conda_and_pip),
-    Scenario("torch dies of SIGBUS", "a truncated torch library: SIGBUS on import", "torch-importable",
-             r"crash|sigbus|signal 7", r"reinstall|pip uninstall", build=torch_sigbus),
-    Scenario("stray libnvidia-ml", "a broken libnvidia-ml.so.1 on LD_LIBRARY_PATH", "driver-libs",
-             r"ld_library_path", r"unset ld_library_path|ld_library_path", build=stray_nvml, graft_nvml=False),
-    Scenario("torch 2.2 + NumPy 2 (recorded)", "torch built for NumPy 1 beside NumPy 2", "torch-numpy",
-             r"numpy", r"numpy<2", recorded=numpy_mismatch),
-    Scenario("garbage ALLOC_CONF (recorded)", "PYTORCH_CUDA_ALLOC_CONF with a bad value", "cuda-tensor-op",
-             r"alloc", r"unset pytorch_cuda_alloc_conf", recorded=alloc_conf_garbage),
-    Scenario("CUDA_VISIBLE_DEVICES=-1 (recorded)", "a variable hides every GPU", "gpu-visible",
-             r"cuda_visible_devices", r"unset cuda_visible_devices", recorded=lambda: fixture("heldout_cvd_minus_one")),
-    Scenario("Blackwell, driver 580 (recorded)", "sm_120 with a cu126 torch", "arch-supported",
-             r"sm_120", r"whl/cu13[02]", recorded=blackwell_580),
-    Scenario("Pascal on cu130 (recorded)", "sm_61 with a cu130 torch", "arch-supported",
-             r"sm_61", r"whl/cu126", recorded=pascal_cu130),
-    Scenario("K80 on driver 470 (recorded)", "a Kepler GPU on its last driver branch", "driver-new-enough",
-             r"too old|kepler", r"last driver branch", recorded=k80_470),
-    Scenario("macOS (recorded)", "a Mac: no CUDA", "platform", r"no cuda on macs|macos", r"gpu server|colab",
-             recorded=lambda: fixture("macos")),
+    Scenario(
+        "no NVIDIA GPU, venv",
+        "a venv on a machine with no NVIDIA GPU",
+        "gpu-present",
+        r"no nvidia gpu|no (nvidia )?gpu (was )?(found|detected)",
+        r"gpu server|colab|machine with an nvidia gpu",
+        build=no_gpu_venv,
+    ),
+    Scenario(
+        "conda env B runs, A active",
+        "torch-b's Python while torch-a is activated",
+        "conda-env",
+        r"torch-a.*torch-b|torch-b.*torch-a|wrong (conda )?env",
+        r"conda (de)?activate",
+        build=conda_b_while_a,
+    ),
+    Scenario(
+        "torch twice (venv + user site)",
+        "pip torch in the venv and in the user site",
+        "no-mixed-torch",
+        r"installed (2|two|twice|multiple) times|duplicate torch|two torch",
+        r"pip uninstall",
+        build=user_site_twice,
+    ),
+    Scenario(
+        "torch from PYTHONPATH",
+        "PYTHONPATH leads to another project's torch",
+        "torch-in-env",
+        r"outside the active env|pythonpath",
+        r"unset pythonpath",
+        build=torch_on_pythonpath,
+    ),
+    Scenario(
+        "conda + pip torch",
+        "a conda pytorch record beside pip's torch",
+        "no-mixed-torch",
+        r"both conda and pip|mixed",
+        r"conda remove",
+        build=mixed_conda_and_pip,
+    ),
+    Scenario(
+        "torch dies of SIGBUS",
+        "a truncated torch library: SIGBUS on import",
+        "torch-importable",
+        r"crash|sigbus|signal 7",
+        r"reinstall|pip uninstall",
+        build=torch_sigbus,
+    ),
+    Scenario(
+        "stray libnvidia-ml",
+        "a broken libnvidia-ml.so.1 on LD_LIBRARY_PATH",
+        "driver-libs",
+        r"ld_library_path",
+        r"unset ld_library_path|ld_library_path",
+        build=stray_nvml,
+        graft_nvml=False,
+    ),
+    Scenario(
+        "torch 2.2 + NumPy 2 (recorded)",
+        "torch built for NumPy 1 beside NumPy 2",
+        "torch-numpy",
+        r"numpy",
+        r"numpy<2",
+        recorded=numpy_mismatch,
+    ),
+    Scenario(
+        "garbage ALLOC_CONF (recorded)",
+        "PYTORCH_CUDA_ALLOC_CONF with a bad value",
+        "cuda-tensor-op",
+        r"alloc",
+        r"unset pytorch_cuda_alloc_conf",
+        recorded=alloc_conf_garbage,
+    ),
+    Scenario(
+        "CUDA_VISIBLE_DEVICES=-1 (recorded)",
+        "a variable hides every GPU",
+        "gpu-visible",
+        r"cuda_visible_devices",
+        r"unset cuda_visible_devices",
+        recorded=lambda: fixture("heldout_cvd_minus_one"),
+    ),
+    Scenario(
+        "Blackwell, driver 580 (recorded)",
+        "sm_120 with a cu126 torch",
+        "arch-supported",
+        r"sm_120",
+        r"whl/cu13[02]",
+        recorded=blackwell_580,
+    ),
+    Scenario(
+        "Pascal on cu130 (recorded)",
+        "sm_61 with a cu130 torch",
+        "arch-supported",
+        r"sm_61",
+        r"whl/cu126",
+        recorded=pascal_cu130,
+    ),
+    Scenario(
+        "K80 on driver 470 (recorded)",
+        "a Kepler GPU on its last driver branch",
+        "driver-new-enough",
+        r"too old|kepler",
+        r"last driver branch",
+        recorded=k80_470,
+    ),
+    Scenario(
+        "macOS (recorded)",
+        "a Mac: no CUDA",
+        "platform",
+        r"no cuda on macs|macos",
+        r"gpu server|colab",
+        recorded=lambda: fixture("macos"),
+    ),
 ]
 
 
 # ---------------------------------------------------------------- running the tools
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str] | None, float]:
+def run(
+    command: list[str], env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str] | None, float]:
     started = time.perf_counter()
     full = {"PATH": os.environ["PATH"], "HOME": str(WORK / "home"), "LANG": "C.UTF-8", **env}
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, errors="replace", cwd=WORK,
-            env=full, timeout=TIMEOUT, check=False, stdin=subprocess.DEVNULL,
+            command,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            cwd=WORK,
+            env=full,
+            timeout=TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         return None, time.perf_counter() - started
@@ -282,7 +381,9 @@ def graft(report: Report, scenario: Scenario) -> Report:
     """The facts only a GPU machine has, from the recorded H100 report."""
     h100 = fixture("h100_ok")
     report = report.model_copy(deep=True)
-    report.gpu = report.gpu.model_copy(update={"nvidia": True, "nvidia_devices": ["10de:2330 H100"]})
+    report.gpu = report.gpu.model_copy(
+        update={"nvidia": True, "nvidia_devices": ["10de:2330 H100"]}
+    )
     if scenario.graft_nvml:
         report.nvml = h100.nvml
     return report
@@ -304,8 +405,11 @@ def ours(scenario: Scenario, python: str | None, env: dict[str, str]) -> tuple[O
     report = Report.model_validate(json.loads(done.stdout)["report"])
     here = judge(report)
     local = Outcome(
-        verdict=here.next_step == "gpu-present", first=here.next_step == "gpu-present",
-        crash=crash, wall=wall, note=f"next: {here.next_step}",
+        verdict=here.next_step == "gpu-present",
+        first=here.next_step == "gpu-present",
+        crash=crash,
+        wall=wall,
+        note=f"next: {here.next_step}",
     )
     if scenario.step == "gpu-present":
         return local, score_ours(here, scenario, wall, crash)
@@ -315,18 +419,28 @@ def ours(scenario: Scenario, python: str | None, env: dict[str, str]) -> tuple[O
 def score_ours(verdict, scenario: Scenario, wall: float, crash: str = "") -> Outcome:
     step = verdict.next_check()
     found = any(c.id == scenario.step and c.status == "fail" for c in verdict.checks)
-    first = step is not None and step.id == scenario.step and bool(
-        re.search(scenario.first, (step.hint or "").lower())
+    first = (
+        step is not None
+        and step.id == scenario.step
+        and bool(re.search(scenario.first, (step.hint or "").lower()))
     )
-    return Outcome(verdict=found, first=first, crash=crash, wall=wall, note=f"next: {verdict.next_step}")
+    return Outcome(
+        verdict=found, first=first, crash=crash, wall=wall, note=f"next: {verdict.next_step}"
+    )
 
 
 def collect_env(scenario: Scenario, python: str, env: dict[str, str]) -> Outcome:
     done, wall = run([python, "-m", "torch.utils.collect_env"], env)
     text = ((done.stdout + done.stderr) if done else "").lower()
     # collect_env lists facts and never recommends a step; it names a fault only in passing.
-    return Outcome(verdict=bool(re.search(scenario.verdict, text)) and done is not None and done.returncode == 0,
-                   first=False, crash=crash_of(done), wall=wall)
+    return Outcome(
+        verdict=bool(re.search(scenario.verdict, text))
+        and done is not None
+        and done.returncode == 0,
+        first=False,
+        crash=crash_of(done),
+        wall=wall,
+    )
 
 
 def env_doctor(scenario: Scenario, python: str, env: dict[str, str], site: Path) -> Outcome:
@@ -337,17 +451,24 @@ def env_doctor(scenario: Scenario, python: str, env: dict[str, str], site: Path)
     done, wall = run([python, "-c", code], env)
     crash = crash_of(done)
     try:
-        doc = json.loads(done.stdout[done.stdout.index("{"):]) if done else {}
+        doc = json.loads(done.stdout[done.stdout.index("{") :]) if done else {}
     except ValueError:
         doc = {}
     text = json.dumps(doc).lower()
     steps = [
-        r for check in (doc.get("checks") or {}).values() if isinstance(check, dict)
-        and check.get("status") not in ("success", "ok") for r in (check.get("issues") or []) + (check.get("recommendations") or [])
+        r
+        for check in (doc.get("checks") or {}).values()
+        if isinstance(check, dict) and check.get("status") not in ("success", "ok")
+        for r in (check.get("issues") or []) + (check.get("recommendations") or [])
     ]
     first = str(steps[0]).lower() if steps else ""
-    return Outcome(verdict=bool(doc) and bool(re.search(scenario.verdict, text)),
-                   first=bool(re.search(scenario.first, first)), crash=crash, wall=wall, note=first[:60])
+    return Outcome(
+        verdict=bool(doc) and bool(re.search(scenario.verdict, text)),
+        first=bool(re.search(scenario.first, first)),
+        crash=crash,
+        wall=wall,
+        note=first[:60],
+    )
 
 
 def mark(value: bool | None) -> str:
@@ -361,9 +482,7 @@ def main() -> None:
     doctor_site = next(args.env_doctor.glob("lib/python*/site-packages"), None)
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "home").mkdir(exist_ok=True)
-    header = (
-        f"| {'scenario':<36} | {'tool':<22} | verdict | first step | crash | wall s | note |"
-    )
+    header = f"| {'scenario':<36} | {'tool':<22} | verdict | first step | crash | wall s | note |"
     rows = [header, "|" + "|".join("---" for _ in range(7)) + "|"]
     totals: dict[str, list[int]] = {}
     for s in SCENARIOS:
@@ -375,7 +494,9 @@ def main() -> None:
             tmp.mkdir(parents=True)
             python, env = s.build(tmp)
         local, judged = ours(s, python, env)
-        results = [("ours, with GPU facts" if python and s.step != "gpu-present" else "ours", judged)]
+        results = [
+            ("ours, with GPU facts" if python and s.step != "gpu-present" else "ours", judged)
+        ]
         if python and s.step != "gpu-present":
             results.append(("ours, this machine", local))
         if python:
@@ -383,8 +504,10 @@ def main() -> None:
             if doctor_site:
                 results.append(("env-doctor 0.3.5", env_doctor(s, python, env, doctor_site)))
         else:
-            results += [("torch collect_env", Outcome(note="needs the machine")),
-                        ("env-doctor 0.3.5", Outcome(note="needs the machine"))]
+            results += [
+                ("torch collect_env", Outcome(note="needs the machine")),
+                ("env-doctor 0.3.5", Outcome(note="needs the machine")),
+            ]
         for tool, o in results:
             key = tool.split(",")[0]
             if o.verdict is not None and tool != "ours, this machine":
