@@ -15,6 +15,9 @@ class Module(models.Model):
     )
     title = models.CharField(max_length=300)
     sort = models.IntegerField(null=True, blank=True)
+    # The chapter it belongs to: its front matter `parent` (the parent page's title).
+    # Without one, its folder groups it (see selectors.module_chapters).
+    parent = models.CharField(max_length=300, blank=True)
     intro_html = models.TextField(blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
@@ -107,6 +110,8 @@ class Klass(models.Model):
     students = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="classes", blank=True)
     modules = models.ManyToManyField(Module, blank=True, help_text="Empty means every module.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # An archived class keeps its students and progress, but no one can join it.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "class"
@@ -126,6 +131,27 @@ def new_invite_code() -> str:
     # Unambiguous characters, easy to read aloud in a lecture hall.
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
+
+
+class CoInstructorInvite(models.Model):
+    """An instructor asks another instructor to co-teach a class; the invitee accepts."""
+
+    klass = models.ForeignKey(Klass, on_delete=models.CASCADE, related_name="invites")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="class_invites"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["klass", "invitee"], name="one_invite_per_instructor")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee} → {self.klass}"
 
 
 class ObjectiveProgress(models.Model):

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -159,3 +160,74 @@ def module_page(*, user: AbstractBaseUser, module: Module) -> ModulePage:
         sections=sections,
         summary=progress_summary(user=user, module=module),
     )
+
+
+# --- Chapters: a course's own order and grouping ---------------------------------
+
+
+@dataclass
+class Chapter:
+    title: str  # "" for a page that sits in no chapter
+    modules: list[Module]
+    head: Module | None = None  # the chapter's own page (a folder's index, a parent page)
+
+
+HEAD_PAGES = ("index", "readme")
+
+
+def module_chapters(modules: Iterable[Module]) -> list[Chapter]:
+    """Group modules as the course does: by top folder, else by front matter `parent`.
+
+    A folder's chapter takes its title from the folder's index or README page;
+    a top-level page that other pages name as their `parent` heads their chapter.
+    Chapters follow their head's `sort` (else their first page's), then title;
+    pages in a chapter follow `sort`, then title. A page in no chapter stands alone.
+    """
+    modules = list(modules)
+    folders = [PurePosixPath(m.source_path).parent.parts for m in modules]
+    common = _common_prefix(folders) if len(modules) > 1 else ()
+    folder_of = {
+        m.pk: parts[len(common) : len(common) + 1]
+        for m, parts in zip(modules, folders, strict=True)
+    }
+    titles = {m.title: m for m in modules if not folder_of[m.pk]}
+    heads: dict[str, Module] = {}
+    for m in modules:
+        folder = folder_of[m.pk]
+        depth = len(PurePosixPath(m.source_path).parts) - len(common)
+        if folder and depth == 2 and PurePosixPath(m.source_path).stem.lower() in HEAD_PAGES:
+            heads.setdefault(folder[0], m)
+    parents = {m.parent for m in modules if m.parent}
+    chapters: dict[str, Chapter] = {}
+    for m in modules:
+        folder = folder_of[m.pk]
+        if folder:
+            head = heads.get(folder[0])
+            key = f"folder:{folder[0]}"
+            title = head.title if head else folder[0].replace("-", " ").replace("_", " ").title()
+        elif m.parent:
+            head, key, title = titles.get(m.parent), f"parent:{m.parent}", m.parent
+        elif m.title in parents:
+            head, key, title = m, f"parent:{m.title}", m.title
+        else:
+            head, key, title = None, f"page:{m.pk}", ""
+        chapter = chapters.setdefault(key, Chapter(title, [], head))
+        chapter.modules.append(m)
+    for chapter in chapters.values():
+        chapter.modules.sort(key=lambda m: (m is not chapter.head, *_order(m)))
+    return sorted(chapters.values(), key=lambda c: _order(c.head or c.modules[0]))
+
+
+def _order(module: Module) -> tuple:
+    return (module.sort is None, module.sort or 0, module.title.casefold())
+
+
+def _common_prefix(folders: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The folders every page sits in (a course zipped inside a `docs/` folder)."""
+    common = folders[0]
+    for parts in folders[1:]:
+        n = 0
+        while n < min(len(common), len(parts)) and common[n] == parts[n]:
+            n += 1
+        common = common[:n]
+    return common
