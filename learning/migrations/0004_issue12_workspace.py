@@ -16,7 +16,7 @@ def instructors_leave_the_admin(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learning', '0002_objectiveprogress_review'),
+        ('learning', '0003_issue9_verifier_choices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
