@@ -95,6 +95,9 @@ class DashboardFilterForm(forms.Form):
         return {name: self.cleaned_data.get(name) for name in self.fields if name != "module"}
 
 
+OVERRIDE_NEEDED = "The latest GPU evidence fails. To confirm anyway, tick the override and say why."
+
+
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(
         choices=[("confirmed", "Confirm"), ("returned", "Return")],
@@ -108,14 +111,22 @@ class ReviewForm(forms.Form):
         error_messages={"max_length": f"Keep the comment to {REFLECTION_MAX} characters or fewer."},
     )
 
-    def __init__(self, *args, objective_id: int, **kwargs):
+    override = forms.BooleanField(required=False)
+
+    def __init__(self, *args, objective_id: int, evidence_fails: bool = False, **kwargs):
         super().__init__(*args, auto_id=f"review-{objective_id}-%s", **kwargs)
         self.objective_id = objective_id
+        self.evidence_fails = evidence_fails
 
     def clean(self):
         data = super().clean()
         if data.get("decision") == "returned" and not data.get("comment"):
             self.add_error("comment", "Say what to work on when you return a self-assessment.")
+        if data.get("decision") == "confirmed" and self.evidence_fails:
+            if not data.get("override"):
+                self.add_error("override", OVERRIDE_NEEDED)
+            elif not data.get("comment"):
+                self.add_error("comment", "Say why you confirm it despite the failing evidence.")
         return data
 
 

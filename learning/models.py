@@ -168,6 +168,8 @@ class Status(models.TextChoices):
 
     VERIFIED = "verified", "Verified"
     SELF_ASSESSED = "self_assessed", "Self-assessed"
+    # An instructor returned the self-assessment; the student has not reworked it yet.
+    RETURNED = "returned", "Returned: action needed"
     NEEDS_WORK = "needs_work", "Needs work"
     NOT_STARTED = "not_started", "Not started"
 
@@ -177,8 +179,14 @@ class Status(models.TextChoices):
         return self in (Status.VERIFIED, Status.SELF_ASSESSED)
 
 
-def status_of(*, evidence: str, self_assessed: bool) -> Status:
-    """The status rule, written once: evidence decides, else the self-assessment does."""
+def status_of(*, evidence: str, self_assessed: bool, returned: bool = False) -> Status:
+    """The status rule, written once: a current return by an instructor comes first
+    (it asks for action); then evidence decides; else the self-assessment does.
+
+    `returned` means returned since the student last self-assessed (review_current).
+    """
+    if returned and self_assessed:
+        return Status.RETURNED
     if evidence:
         return Status(evidence)
     return Status.SELF_ASSESSED if self_assessed else Status.NOT_STARTED
@@ -248,7 +256,11 @@ class ObjectiveProgress(models.Model):
 
     @property
     def status(self) -> Status:
-        return status_of(evidence=self.evidence, self_assessed=self.self_assessed_at is not None)
+        return status_of(
+            evidence=self.evidence,
+            self_assessed=self.self_assessed_at is not None,
+            returned=self.review == self.Review.RETURNED and self.review_current,
+        )
 
 
 class ResourceProgress(models.Model):

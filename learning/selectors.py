@@ -6,7 +6,17 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 
 from learning.models import (
     Klass,
@@ -24,6 +34,7 @@ from learning.models import (
 class ProgressSummary:
     objectives_done: int = 0
     objectives_total: int = 0
+    objectives_returned: int = 0  # returned by an instructor: action needed
     resources_done: int = 0
     resources_total: int = 0
     minutes_left: int = 0
@@ -75,11 +86,21 @@ def visible_modules(*, user: AbstractBaseUser) -> QuerySet[Module]:
     return modules.filter(pk__in=picked)
 
 
+def _objective_returned() -> Q:
+    # Returned by an instructor since the student last self-assessed (Status.RETURNED).
+    return Q(
+        mine__review=ObjectiveProgress.Review.RETURNED,
+        mine__self_assessed_at__isnull=False,
+        mine__reviewed_at__gte=F("mine__self_assessed_at"),
+    )
+
+
 def _objective_done() -> Q:
-    # Verified by evidence, or self-assessed with no evidence against it.
-    return Q(mine__evidence=ObjectiveProgress.Evidence.VERIFIED) | Q(
+    # Verified by evidence, or self-assessed with no evidence against it; not returned.
+    done = Q(mine__evidence=ObjectiveProgress.Evidence.VERIFIED) | Q(
         mine__evidence="", mine__self_assessed_at__isnull=False
     )
+    return done & ~_objective_returned()
 
 
 def progress_summaries(
@@ -92,7 +113,11 @@ def progress_summaries(
         .alias(mine=FilteredRelation("progress", condition=Q(progress__student=user)))
         .order_by()
         .values("module")
-        .annotate(total=Count("pk"), done=Count("pk", filter=_objective_done()))
+        .annotate(
+            total=Count("pk"),
+            done=Count("pk", filter=_objective_done()),
+            returned=Count("pk", filter=_objective_returned()),
+        )
     )
     resources = (
         Resource.objects.filter(module__in=ids, archived_at__isnull=True)
@@ -108,7 +133,11 @@ def progress_summaries(
     )
     counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
     for row in objectives:
-        counts[row["module"]].update(objectives_total=row["total"], objectives_done=row["done"])
+        counts[row["module"]].update(
+            objectives_total=row["total"],
+            objectives_done=row["done"],
+            objectives_returned=row["returned"],
+        )
     for row in resources:
         counts[row["module"]].update(
             resources_total=row["total"],

@@ -333,7 +333,8 @@ def objective_review_save(
         objective__archived_at__isnull=True,
         self_assessed_at__isnull=False,
     )
-    form = ReviewForm(request.POST, objective_id=objective_id)
+    evidence_fails = progress.evidence == ObjectiveProgress.Evidence.NEEDS_WORK
+    form = ReviewForm(request.POST, objective_id=objective_id, evidence_fails=evidence_fails)
     if not form.is_valid():
         if request.htmx:
             return _review_row(request, klass, student, progress.objective, form=form, status=400)
