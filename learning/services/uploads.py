@@ -17,6 +17,7 @@ import stat
 import time
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -181,7 +182,10 @@ def _unzip(upload: UploadedFile, course: Path) -> int:
         for info in pages:
             target = course / info.filename[len(prefix) :]
             target.parent.mkdir(parents=True, exist_ok=True)
-            budget = _copy(archive, info, target, budget)
+            try:
+                budget = _copy(archive, info, target, budget)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise UploadError(f"The zip entry {info.filename!r} is damaged: {exc}.") from None
     return len(infos) - len(pages)
 
 
