@@ -275,7 +275,9 @@ def content_preview(request: HtmxHttpRequest, token: str) -> HttpResponse:
 
 def _totals(summary) -> dict[str, int]:
     statuses = ("imported", "updated", "skipped", "failed")
-    return {status: summary.count(status) for status in statuses}
+    totals = {status: summary.count(status) for status in statuses}
+    totals["unchanged"] = sum(r.detail == "unchanged" for r in summary.results)
+    return totals
 
 
 def _content_page(request: HtmxHttpRequest, form: CourseUploadForm, status: int = 200):

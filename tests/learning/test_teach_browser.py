@@ -158,6 +158,11 @@ def test_every_workspace_page_fits_a_phone_and_a_desktop(
     objective = module.objectives.get(order=1)
     progress = objective_self_assess(student=student, objective=objective, confidence=3)
     objective_review(reviewer=instructor, progress=progress, decision="returned", comment="Redo")
+    failing = objective_self_assess(
+        student=student, objective=module.objectives.get(order=0), confidence=5
+    )
+    failing.evidence = "needs_work"
+    failing.save()
     olga = make_user("olga", role="instructor")
     CoInstructorInvite.objects.create(klass=klass, invitee=olga, invited_by=instructor)
     Klass.objects.create(name="Last year's class", archived_at=module.imported_at).instructors.add(
