@@ -23,7 +23,7 @@ from learning.models import CoInstructorInvite, Klass, Module
 from learning.selectors import module_chapters
 from learning.services import classes, uploads
 from learning.services.accounts import is_instructor
-from learning.views import HtmxHttpRequest, _taught
+from learning.views import HtmxHttpRequest, taught_class
 
 
 def _instructor(request: HtmxHttpRequest) -> None:
@@ -90,13 +90,13 @@ def invite_decline(request: HtmxHttpRequest, invite_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def class_manage(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
-    return _manage_page(request, _taught(request, class_id))
+    return _manage_page(request, taught_class(request, class_id))
 
 
 @require_POST
 @login_required
 def class_rename(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     form = ClassNameForm(request.POST, prefix="rename")
     return _act(request, klass, form, lambda d: classes.class_rename(klass=klass, **d), "Renamed.")
 
@@ -104,7 +104,7 @@ def class_rename(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def class_archive(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     archived = request.POST.get("archived") == "on"
     classes.class_archive(klass=klass, archived=archived)
     done = "Archived: its invite code no longer works." if archived else "Restored."
@@ -114,7 +114,7 @@ def class_archive(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def class_rotate_code(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     code = classes.invite_code_rotate(klass=klass)
     return _done(request, klass, f"New invite code {code}. The old one no longer works.")
 
@@ -122,7 +122,7 @@ def class_rotate_code(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def class_student_remove(request: HtmxHttpRequest, class_id: int, user_id: int) -> HttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     student = get_object_or_404(klass.students, pk=user_id)
     classes.student_remove(klass=klass, student=student)
     name = student.get_full_name() or student.get_username()
@@ -132,7 +132,7 @@ def class_student_remove(request: HtmxHttpRequest, class_id: int, user_id: int) 
 @require_POST
 @login_required
 def class_invite(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     form = CoInstructorForm(request.POST, prefix="invite")
 
     def invite(data: dict) -> None:
@@ -144,7 +144,7 @@ def class_invite(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def class_invite_withdraw(request: HtmxHttpRequest, class_id: int, invite_id: int) -> HttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     classes.invite_withdraw(invite=get_object_or_404(klass.invites, pk=invite_id))
     return _done(request, klass, "Invitation withdrawn.")
 
@@ -152,7 +152,7 @@ def class_invite_withdraw(request: HtmxHttpRequest, class_id: int, invite_id: in
 @require_POST
 @login_required
 def class_modules(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     form = ClassModulesForm(request.POST, prefix="modules")
     return _act(
         request,
@@ -260,7 +260,11 @@ def content_preview(request: HtmxHttpRequest, token: str) -> HttpResponse:
         context = {"staged": staged, "summary": summary, "totals": _totals(summary)}
         return render(request, "learning/content_preview.html", context)
     if request.POST.get("action") == "confirm":
-        summary = uploads.apply(staged=staged)
+        try:
+            summary = uploads.apply(staged=staged)
+        except uploads.UploadError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect("learning:content")
         totals = _totals(summary)
         messages.success(
             request,

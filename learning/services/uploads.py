@@ -6,6 +6,9 @@ run over that folder, and confirming runs the same import for real. The
 configured course folder (COURSE_DIR) is previewed and imported in place.
 Nothing here parses Markdown: learning.services.importing does, and its
 sanitiser is the only way HTML reaches a page.
+
+The dry run happens once, when the upload is staged (a POST), and is stored
+beside it: showing the preview is a plain read, and a GET never writes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 import uuid
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -26,7 +30,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-from learning.services.importing import CourseSummary, import_course, import_file
+from learning.services.importing import (
+    ArchivedModule,
+    CourseError,
+    CourseSummary,
+    FileResult,
+    import_course,
+    import_file,
+)
 
 # Limits on an upload and on what a zip may unpack to (a zip bomb stops here).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -88,11 +99,11 @@ def stage_upload(*, user: AbstractBaseUser, upload: UploadedFile, whole_course: 
             source = Source.ZIP
             upload.seek(0)
             ignored = _unzip(upload, course)
+        staged = Staged(token, user.pk, source, name, whole_course, ignored)
+        _save(staged)
     except BaseException:
         shutil.rmtree(_staging(token), ignore_errors=True)
         raise
-    staged = Staged(token, user.pk, source, name, whole_course, ignored)
-    _save(staged)
     return staged
 
 
@@ -103,7 +114,11 @@ def stage_course_folder(*, user: AbstractBaseUser) -> Staged:
     _forget_stale()
     staged = Staged(uuid.uuid4().hex, user.pk, Source.FOLDER, str(settings.COURSE_DIR), True, 0)
     _staging(staged.token).mkdir(parents=True)
-    _save(staged)
+    try:
+        _save(staged)
+    except BaseException:
+        discard(staged=staged)
+        raise
     return staged
 
 
@@ -120,7 +135,19 @@ def staged_for(*, user: AbstractBaseUser, token: str) -> Staged | None:
 
 
 def preview(*, staged: Staged) -> CourseSummary:
-    return _run(staged, dry_run=True)
+    """The dry run, as computed when the upload was staged."""
+    data = json.loads((_staging(staged.token) / "preview.json").read_text())
+    return CourseSummary(
+        results=[_file_result(r) for r in data["results"]],
+        dry_run=True,
+        archived_modules=[ArchivedModule(**m) for m in data["archived_modules"]],
+    )
+
+
+def _file_result(data: dict) -> FileResult:
+    changes = Counter(data.pop("changes"))
+    archived = [tuple(pair) for pair in data.pop("archived_objectives")]
+    return FileResult(**data, changes=changes, archived_objectives=archived)
 
 
 def apply(*, staged: Staged) -> CourseSummary:
@@ -136,15 +163,29 @@ def discard(*, staged: Staged) -> None:
 
 def _run(staged: Staged, *, dry_run: bool) -> CourseSummary:
     directory = staged.directory
-    if staged.source == Source.PAGE:
-        result = import_file(path=directory / staged.name, course_dir=directory, dry_run=dry_run)
-        return CourseSummary([result], dry_run=dry_run)
-    return import_course(directory=directory, dry_run=dry_run, archive_missing=staged.whole_course)
+    try:
+        if staged.source == Source.PAGE:
+            path = directory / staged.name
+            result = import_file(path=path, course_dir=directory, dry_run=dry_run)
+            return CourseSummary([result], dry_run=dry_run)
+        return import_course(
+            directory=directory, dry_run=dry_run, archive_missing=staged.whole_course
+        )
+    except CourseError as exc:  # e.g. a broken verifiers file: the operator's to fix
+        raise UploadError(f"The import cannot start: {exc}") from None
 
 
 def _save(staged: Staged) -> None:
+    """Store the staged upload with its dry run; the import is previewed here, once."""
+    folder = _staging(staged.token)
+    summary = _run(staged, dry_run=True)
+    preview = {
+        "results": [{**r.__dict__, "changes": dict(r.changes)} for r in summary.results],
+        "archived_modules": [m.__dict__ for m in summary.archived_modules],
+    }
+    (folder / "preview.json").write_text(json.dumps(preview))
     data = {**staged.__dict__, "source": str(staged.source)}
-    (_staging(staged.token) / "staged.json").write_text(json.dumps(data))
+    (folder / "staged.json").write_text(json.dumps(data))
 
 
 def _forget_stale() -> None:

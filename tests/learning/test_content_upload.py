@@ -276,3 +276,22 @@ def test_a_page_that_fails_to_parse_shows_its_line_and_imports_nothing(teacher):
     assert "Failed" in html and "front matter is not valid YAML" in html
     confirm(teacher, url)
     assert not Module.objects.exists()
+
+
+def test_showing_the_preview_writes_nothing(teacher):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url, _ = preview_of(teacher, upload(teacher, "gpu-basics.md", PAGE.encode()))
+    with CaptureQueriesContext(connection) as queries:
+        html = teacher.get(url).content.decode()
+    assert "Explain what CUDA is" in html
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+
+
+def test_a_broken_verifiers_file_is_a_clear_message_not_a_500(teacher, settings):
+    settings.VERIFIERS_FILE.write_text("- just\n- a list\n")
+    response = upload(teacher, "gpu-basics.md", PAGE.encode())
+    assert response.status_code == 400
+    assert "The import cannot start" in response.content.decode()
