@@ -1,5 +1,6 @@
 """Reads for the learning app. Everything a student sees is keyed by that student."""
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -234,7 +235,7 @@ def module_chapters(modules: Iterable[Module]) -> list[Chapter]:
         if folder:
             head = heads.get(folder[0])
             key = f"folder:{folder[0]}"
-            title = head.title if head else folder[0].replace("-", " ").replace("_", " ").title()
+            title = head.title if head else _folder_title(folder[0])
         elif m.parent:
             head, key, title = titles.get(m.parent), f"parent:{m.parent}", m.parent
         elif m.title in parents:
@@ -246,6 +247,12 @@ def module_chapters(modules: Iterable[Module]) -> list[Chapter]:
     for chapter in chapters.values():
         chapter.modules.sort(key=lambda m: (m is not chapter.head, *_order(m)))
     return sorted(chapters.values(), key=lambda c: _order(c.head or c.modules[0]))
+
+
+def _folder_title(name: str) -> str:
+    """ "part2" -> "Part 2", "deep_learning" -> "Deep Learning"."""
+    words = re.sub(r"(?<=[A-Za-z])(?=\d)", " ", name.replace("-", " ").replace("_", " "))
+    return words.strip().capitalize() if words.islower() else words.strip()
 
 
 def _order(module: Module) -> tuple:
