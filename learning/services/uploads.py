@@ -109,8 +109,11 @@ def stage_upload(*, user: AbstractBaseUser, upload: UploadedFile, whole_course: 
 
 def stage_course_folder(*, user: AbstractBaseUser) -> Staged:
     """Preview the configured course folder (the import reads it in place)."""
-    if not Path(settings.COURSE_DIR).is_dir():
-        raise UploadError(f"The course folder {settings.COURSE_DIR} does not exist on the server.")
+    folder = Path(settings.COURSE_DIR)
+    if not folder.is_dir():
+        raise UploadError(f"The course folder {folder} does not exist on the server.")
+    if next(folder.rglob("*.md"), None) is None:
+        raise UploadError(f"The course folder {folder} holds no Markdown (.md) pages.")
     _forget_stale()
     staged = Staged(uuid.uuid4().hex, user.pk, Source.FOLDER, str(settings.COURSE_DIR), True, 0)
     _staging(staged.token).mkdir(parents=True)
@@ -219,6 +222,9 @@ def _unzip(upload: UploadedFile, course: Path) -> int:
         _check_entries(infos)
         prefix = _common_folder([info.filename for info in infos])
         pages = [info for info in infos if info.filename.lower().endswith(".md")]
+        if not pages:
+            # Not a course: as "the whole course" it would archive every module.
+            raise UploadError("The zip holds no Markdown (.md) pages.")
         budget = MAX_UNPACKED_BYTES
         for info in pages:
             target = course / info.filename[len(prefix) :]

@@ -295,3 +295,16 @@ def test_a_broken_verifiers_file_is_a_clear_message_not_a_500(teacher, settings)
     response = upload(teacher, "gpu-basics.md", PAGE.encode())
     assert response.status_code == 400
     assert "The import cannot start" in response.content.decode()
+
+
+def test_a_zip_or_course_folder_without_pages_is_refused_not_an_archive_of_everything(
+    teacher, module, settings
+):
+    response = upload(teacher, "photos.zip", zipped({"a.png": b"\x89PNG"}), whole_course=True)
+    assert response.status_code == 400
+    assert "The zip holds no Markdown (.md) pages." in response.content.decode()
+    settings.COURSE_DIR.mkdir()
+    response = teacher.post(reverse("learning:content_folder"), follow=True)
+    assert "holds no Markdown (.md) pages" in response.content.decode()
+    module.refresh_from_db()
+    assert module.archived_at is None
