@@ -308,6 +308,7 @@ def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
             return HttpResponse(status=204)
         return render(request, f"{DASHBOARD_TEMPLATE}#live", context)
     context["charts"] = class_charts(snapshot)
+    context["module_chapters"] = module_chapters(snapshot.modules)
     return render(request, DASHBOARD_TEMPLATE, context)
 
 

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from learning.models import CoInstructorInvite, Klass, ObjectiveProgress
+from learning.models import CoInstructorInvite, Klass, Module, ObjectiveProgress
 from learning.services.accounts import normalise_invite_code
 from tests.conftest import PASSWORD
 
@@ -132,7 +132,6 @@ def test_an_invitation_can_be_declined_or_withdrawn(client, teacher, klass, make
 
 
 def test_the_class_sees_the_modules_picked(teacher, client, klass, student, module):
-    from learning.models import Module
 
     other = Module.objects.create(slug="other", source_path="other.md", title="Other module")
     teacher.post(manage(klass, "class_modules"), {"modules-modules": [other.pk]})
@@ -164,3 +163,18 @@ def test_the_display_name_shows_on_the_dashboard_the_class_page_and_in_exports(
     assert {r["name"] for r in rows if r["student"] == "alice"} == {"Alice <b>Liddell</b>"}
     body = b"".join(teacher.get(reverse("learning:export_json", args=[klass.pk])).streaming_content)
     assert "Alice <b>Liddell</b>" in body.decode()
+
+
+def test_a_long_course_is_picked_by_chapter_on_the_dashboard(teacher, klass):
+    from learning.models import Objective
+
+    for n in range(10):
+        module = Module.objects.create(
+            slug=f"m{n}", source_path=f"part-{n % 2 + 1}/m{n}.md", title=f"Module {n}", sort=n
+        )
+        Objective.objects.create(module=module, order=1, text="Do it", key="do it")
+    html = teacher.get(reverse("learning:dashboard", args=[klass.pk]) + "?module=m3").content
+    html = html.decode()
+    assert '<optgroup label="Part 1">' in html and '<optgroup label="Part 2">' in html
+    assert '<option value="m3" selected>Module 3</option>' in html
+    assert 'class="module-tabs"' not in html
