@@ -38,6 +38,10 @@ class ModuleAdmin(admin.ModelAdmin):
     readonly_fields = IMPORTED
     inlines = [ObjectiveInline]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting would cascade to every class's progress: the importer archives instead.
+        return False
+
 
 @admin.register(Section)
 class SectionAdmin(admin.ModelAdmin):

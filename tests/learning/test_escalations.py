@@ -131,3 +131,10 @@ def test_even_a_superuser_cannot_edit_progress_or_raw_html_in_the_admin(
     module_page = admin_client.get(reverse("admin:learning_module_change", args=[module.pk]))
     assert 'name="intro_html"' not in module_page.content.decode()
     assert "-DELETE" not in module_page.content.decode()
+
+
+def test_not_even_a_superuser_deletes_a_module_with_its_progress(admin_client, class_a, module):
+    delete = reverse("admin:learning_module_delete", args=[module.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert Module.objects.filter(pk=module.pk).exists()
+    assert ObjectiveProgress.objects.filter(objective__module=module).exists()
