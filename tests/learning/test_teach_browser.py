@@ -165,6 +165,9 @@ def test_every_workspace_page_fits_a_phone_and_a_desktop(
     failing.save()
     olga = make_user("olga", role="instructor")
     CoInstructorInvite.objects.create(klass=klass, invitee=olga, invited_by=instructor)
+    olgas = Klass.objects.create(name="Olga's evening class")
+    olgas.instructors.add(olga)
+    CoInstructorInvite.objects.create(klass=olgas, invitee=instructor, invited_by=olga)
     Klass.objects.create(name="Last year's class", archived_at=module.imported_at).instructors.add(
         instructor
     )
