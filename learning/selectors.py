@@ -20,6 +20,7 @@ from django.db.models import (
 )
 
 from learning.models import (
+    CoInstructorInvite,
     Klass,
     Module,
     Objective,
@@ -268,3 +269,8 @@ def _common_prefix(folders: list[tuple[str, ...]]) -> tuple[str, ...]:
             n += 1
         common = common[:n]
     return common
+
+
+def invitations_for(*, user: AbstractBaseUser) -> QuerySet[CoInstructorInvite]:
+    """Invitations to co-teach that this user has not answered yet."""
+    return CoInstructorInvite.objects.filter(invitee=user).select_related("klass", "invited_by")

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from learning import dashboard
 from learning.forms import ClassModulesForm, ClassNameForm, CoInstructorForm, CourseUploadForm
 from learning.models import CoInstructorInvite, Klass, Module
-from learning.selectors import module_chapters
+from learning.selectors import invitations_for, module_chapters
 from learning.services import classes, uploads
 from learning.services.accounts import is_instructor
 from learning.views import HtmxHttpRequest, taught_class
@@ -58,9 +58,7 @@ def _teach_page(request: HtmxHttpRequest, form: ClassNameForm, status: int = 200
     context = {
         "current": [k for k in taught if k.archived_at is None],
         "archived": [k for k in taught if k.archived_at is not None],
-        "invites": CoInstructorInvite.objects.filter(invitee=request.user).select_related(
-            "klass", "invited_by"
-        ),
+        "invites": invitations_for(user=request.user),
         "form": form,
     }
     return render(request, "learning/teach.html", context, status=status)
