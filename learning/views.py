@@ -272,7 +272,7 @@ PAGE_SIZE = 100
 @require_GET
 @login_required
 def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
-    klass = taught_class(request, class_id)
+    klass = _taught(request, class_id)
     snapshot = dashboard.class_snapshot(klass=klass, module_slug=request.GET.get("module", ""))
     form = DashboardFilterForm(
         request.GET,
@@ -315,7 +315,7 @@ def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def student_detail(request: HtmxHttpRequest, class_id: int, user_id: int) -> HttpResponse:
-    klass = taught_class(request, class_id)
+    klass = _taught(request, class_id)
     student = get_object_or_404(klass.students, pk=user_id)
     return _student_page(request, klass, student)
 
@@ -325,7 +325,7 @@ def student_detail(request: HtmxHttpRequest, class_id: int, user_id: int) -> Htt
 def objective_review_save(
     request: HtmxHttpRequest, class_id: int, user_id: int, objective_id: int
 ) -> HttpResponse:
-    klass = taught_class(request, class_id)
+    klass = _taught(request, class_id)
     student = get_object_or_404(klass.students, pk=user_id)
     progress = get_object_or_404(
         ObjectiveProgress.objects.select_related("objective"),
@@ -352,7 +352,7 @@ def objective_review_save(
 @require_GET
 @login_required
 def export_csv(request: HtmxHttpRequest, class_id: int) -> StreamingHttpResponse:
-    klass = taught_class(request, class_id)
+    klass = _taught(request, class_id)
     chunks = exports.progress_csv(klass=klass)
     return _download(klass, chunks, "text/csv; charset=utf-8", "progress.csv")
 
@@ -360,7 +360,7 @@ def export_csv(request: HtmxHttpRequest, class_id: int) -> StreamingHttpResponse
 @require_GET
 @login_required
 def export_json(request: HtmxHttpRequest, class_id: int) -> StreamingHttpResponse:
-    klass = taught_class(request, class_id)
+    klass = _taught(request, class_id)
     return _download(klass, exports.evidence_json(klass=klass), "application/json", "evidence.json")
 
 
@@ -371,7 +371,7 @@ def _download(klass: Klass, chunks, content_type: str, suffix: str) -> Streaming
     return response
 
 
-def taught_class(request: HtmxHttpRequest, class_id: int) -> Klass:
+def _taught(request: HtmxHttpRequest, class_id: int) -> Klass:
     klass = dashboard.class_for_instructor(user=request.user, class_id=class_id)
     if klass is None:
         raise Http404
