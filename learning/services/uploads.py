@@ -79,7 +79,7 @@ def _staging(token: str) -> Path:
 
 def stage_upload(*, user: AbstractBaseUser, upload: UploadedFile, whole_course: bool) -> Staged:
     """Check and unpack an upload into a staging folder of its own."""
-    name = PurePosixPath(upload.name or "").name
+    name = PurePosixPath((upload.name or "").replace("\\", "/")).name
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
         raise UploadError(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
     suffix = PurePosixPath(name).suffix.lower()
@@ -218,8 +218,9 @@ def _unzip(upload: UploadedFile, course: Path) -> int:
     except (zipfile.BadZipFile, OSError) as exc:
         raise UploadError(f"The zip cannot be read: {exc}.") from None
     with archive:
-        infos = [info for info in archive.infolist() if not info.is_dir()]
-        _check_entries(infos)
+        entries = [info for info in archive.infolist() if not info.is_dir()]
+        _check_entries(entries)
+        infos = [info for info in entries if not _zip_litter(info.filename)]
         prefix = _common_folder([info.filename for info in infos])
         pages = [info for info in infos if info.filename.lower().endswith(".md")]
         if not pages:
@@ -233,7 +234,13 @@ def _unzip(upload: UploadedFile, course: Path) -> int:
                 budget = _copy(archive, info, target, budget)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise UploadError(f"The zip entry {info.filename!r} is damaged: {exc}.") from None
-    return len(infos) - len(pages)
+    return len(entries) - len(pages)
+
+
+def _zip_litter(name: str) -> bool:
+    """What macOS's Finder adds to a zip (__MACOSX/, ._ and .DS_Store files)."""
+    parts = name.split("/")
+    return parts[0] == "__MACOSX" or parts[-1].startswith("._") or parts[-1] == ".DS_Store"
 
 
 def _check_entries(infos: list[zipfile.ZipInfo]) -> None:

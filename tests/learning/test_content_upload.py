@@ -308,3 +308,20 @@ def test_a_zip_or_course_folder_without_pages_is_refused_not_an_archive_of_every
     assert "holds no Markdown (.md) pages" in response.content.decode()
     module.refresh_from_db()
     assert module.archived_at is None
+
+
+def test_a_zip_made_by_macos_finder_keeps_its_course_paths(teacher):
+    course = {
+        "course/a.md": b"# A\n",
+        "course/.DS_Store": b"\0",
+        "__MACOSX/course/._a.md": b"\0\5\26\7",
+    }
+    url, html = preview_of(teacher, upload(teacher, "course.zip", zipped(course)))
+    confirm(teacher, url)
+    assert list(Module.objects.values_list("source_path", flat=True)) == ["a.md"]
+
+
+def test_a_page_uploaded_with_a_windows_path_keeps_only_its_name(teacher):
+    url, _ = preview_of(teacher, upload(teacher, "C:\\Users\\ines\\gpu-basics.md", PAGE.encode()))
+    confirm(teacher, url)
+    assert Module.objects.get().source_path == "gpu-basics.md"
