@@ -137,6 +137,22 @@ def class_student_remove(request: HtmxHttpRequest, class_id: int, user_id: int) 
 
 @require_POST
 @login_required
+def class_instructor_remove(request: HtmxHttpRequest, class_id: int, user_id: int) -> HttpResponse:
+    klass = taught_class(request, class_id)
+    instructor = get_object_or_404(klass.instructors, pk=user_id)
+    try:
+        classes.instructor_remove(klass=klass, instructor=instructor)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("learning:class_manage", klass.pk)
+    if instructor.pk == request.user.pk:
+        messages.success(request, f"You no longer teach {klass.name}.")
+        return redirect("learning:teach")
+    return _done(request, klass, f"{instructor.get_username()} no longer teaches this class.")
+
+
+@require_POST
+@login_required
 def class_invite(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
     klass = taught_class(request, class_id)
     form = CoInstructorForm(request.POST, prefix="invite")

@@ -49,6 +49,11 @@ urlpatterns = [
     ),
     path("teach/<int:class_id>/class/invite/", teach_views.class_invite, name="class_invite"),
     path(
+        "teach/<int:class_id>/class/instructors/<int:user_id>/remove/",
+        teach_views.class_instructor_remove,
+        name="class_instructor_remove",
+    ),
+    path(
         "teach/<int:class_id>/class/invites/<int:invite_id>/withdraw/",
         teach_views.class_invite_withdraw,
         name="class_invite_withdraw",

@@ -69,6 +69,8 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "learning:class_rotate_code": ("POST", {**OWN_CLASS, "instructor": R}),
     "learning:class_student_remove": ("POST", {**OWN_CLASS, "instructor": R}),
     "learning:class_invite": ("POST", {**OWN_CLASS, "instructor": 400}),
+    # The user_id is the student's, who teaches nothing: a 404 for the instructor too.
+    "learning:class_instructor_remove": ("POST", {**OWN_CLASS, "instructor": 404}),
     "learning:class_invite_withdraw": ("POST", {**OWN_CLASS, "instructor": R}),
     "learning:class_modules": ("POST", {**OWN_CLASS, "instructor": R}),
     "learning:dashboard": ("GET", {"anonymous": LOGIN, "instructor": 200, "*": 404}),

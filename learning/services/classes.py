@@ -69,6 +69,17 @@ def student_remove(*, klass: Klass, student: AbstractBaseUser) -> None:
     klass.students.remove(student)
 
 
+@transaction.atomic
+def instructor_remove(*, klass: Klass, instructor: AbstractBaseUser) -> None:
+    """A co-instructor leaves, or is taken off, the class; the last one stays."""
+    instructors = klass.instructors.select_for_update()
+    if not instructors.filter(pk=instructor.pk).exists():
+        raise ValidationError("They do not teach this class.")
+    if instructors.count() == 1:
+        raise ValidationError("A class keeps at least one instructor: invite another first.")
+    klass.instructors.remove(instructor)
+
+
 def modules_set(*, klass: Klass, modules: list[Module]) -> None:
     """The modules the class sees; none picked means every current module."""
     klass.modules.set([m for m in modules if m.archived_at is None])

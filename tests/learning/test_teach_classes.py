@@ -178,3 +178,24 @@ def test_a_long_course_is_picked_by_chapter_on_the_dashboard(teacher, klass):
     assert '<optgroup label="Part 1">' in html and '<optgroup label="Part 2">' in html
     assert '<option value="m3" selected>Module 3</option>' in html
     assert 'class="module-tabs"' not in html
+
+
+def test_a_co_instructor_can_be_removed_or_leave_but_the_last_one_stays(
+    teacher, client, klass, instructor, make_user
+):
+    olga = make_user("olga", role="instructor")
+    klass.instructors.add(olga)
+    remove = manage(klass, "class_instructor_remove", user_id=olga.pk)
+    assert teacher.post(remove).status_code == 302
+    assert list(klass.instructors.all()) == [instructor]
+
+    # Alone now: leaving would orphan the class.
+    response = teacher.post(manage(klass, "class_instructor_remove", user_id=instructor.pk))
+    assert "A class keeps at least one instructor" in teacher.get(response.url).content.decode()
+    assert list(klass.instructors.all()) == [instructor]
+
+    klass.instructors.add(olga)
+    client.force_login(olga)
+    response = client.post(manage(klass, "class_instructor_remove", user_id=olga.pk))
+    assert response.url == reverse("learning:teach")
+    assert client.get(manage(klass)).status_code == 404
