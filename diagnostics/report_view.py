@@ -81,18 +81,81 @@ def bench_rows(facts: dict) -> list[dict]:
                 if median is not None
                 else result.get("reason") or "—",
                 "pct_of_peak": result.get("pct_of_peak"),
+                "bar": min(100, round(result.get("pct_of_peak") or 0)),
             }
         )
     return rows
 
 
+CHECK_NAMES = {
+    "platform": "Operating system",
+    "gpu-present": "NVIDIA GPU in this machine",
+    "wsl": "WSL GPU support",
+    "conda-env": "Conda env",
+    "torch-importable": "torch imports",
+    "torch-cuda-build": "torch built with CUDA",
+    "no-mixed-torch": "torch installed once",
+    "torch-in-env": "torch from this env",
+    "driver-present": "NVIDIA driver",
+    "driver-new-enough": "Driver new enough",
+    "gpu-visible": "torch sees the GPU",
+    "arch-supported": "GPU architecture supported",
+    "cuda-tensor-op": "Tensor maths on the GPU",
+    "gpu-beats-cpu": "GPU faster than CPU",
+    "system-nvcc": "System CUDA toolkit",
+}
+
+
+def check_name(check_id: str) -> str:
+    return CHECK_NAMES.get(check_id) or check_id.replace("-", " ").capitalize()
+
+
+def check_groups(verdict: dict, failing_order: list[dict]) -> dict:
+    """Failing checks first (root cause first), then the rest; skipped ones grouped
+    under the reason they could not be judged ("see torch-importable" names it)."""
+    checks = verdict.get("checks", [])
+    by_id = {c.get("id"): c for c in checks}
+    named = [{**c, "name": check_name(c.get("id", ""))} for c in checks]
+    skipped: dict[str, list[dict]] = {}
+    for check in named:
+        if check.get("status") != "skip":
+            continue
+        summary = check.get("summary") or ""
+        cause = by_id.get(summary[4:]) if summary.startswith("see ") else None
+        reason = (
+            f"{check_name(cause['id'])} failed: {cause.get('summary', '')}" if cause else summary
+        )
+        skipped.setdefault(reason, []).append(check)
+    order = [c.get("id") for c in failing_order]
+    failing = sorted(
+        (c for c in named if c.get("status") == "fail"), key=lambda c: order.index(c["id"])
+    )
+    return {
+        "failing": failing,
+        "passing": [c for c in named if c.get("status") in ("pass", "warn")],
+        "skipped": list(skipped.items()),
+    }
+
+
 def report_context(report: Report) -> dict:
     return {
-        "checks": report.verdict.get("checks", []),
         "facts": fact_rows(report.facts),
         "bench": bench_rows(report.facts),
         "findings": report.facts.get("findings", []),
     }
+
+
+def compare_rows(report: Report, other: Report) -> list[tuple[str, str, str]]:
+    """(what, this report, the other) for every fact and benchmark figure that differs."""
+    pairs = zip(fact_rows(report.facts), fact_rows(other.facts), strict=True)
+    rows = [(label, now, then) for (label, now), (_, then) in pairs if now != then]
+    now_bench = {(b["name"], b["device"]): b["value"] for b in bench_rows(report.facts)}
+    then_bench = {(b["name"], b["device"]): b["value"] for b in bench_rows(other.facts)}
+    for key in sorted(now_bench.keys() | then_bench.keys(), key=str):
+        now, then = now_bench.get(key, "not run"), then_bench.get(key, "not run")
+        if now != then:
+            rows.append((f"{key[0]} ({key[1]})", now, then))
+    return rows
 
 
 def report_changes(report: Report, previous: Report | None) -> list[str]:

@@ -1,0 +1,126 @@
+"""What a student does after "needs work": an ordered list, root cause first, ending
+with restarting the worker in the fixed env (when the env changed) and re-running."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .setup_guide import per_shell
+
+# Root cause first when the verdict names none: a check's fix can only show once
+# the checks before it pass (no driver matters before a wrong torch build).
+CHECK_ORDER = [
+    "platform",
+    "gpu-present",
+    "wsl",
+    "driver-present",
+    "driver-new-enough",
+    "conda-env",
+    "torch-importable",
+    "no-mixed-torch",
+    "torch-in-env",
+    "torch-cuda-build",
+    "gpu-visible",
+    "arch-supported",
+    "cuda-tensor-op",
+    "gpu-beats-cpu",
+    "system-nvcc",
+]
+# Fixes that change the env the worker runs in: the running worker still has the old one.
+ENV_CHANGES = {
+    "conda-env",
+    "torch-importable",
+    "no-mixed-torch",
+    "torch-in-env",
+    "torch-cuda-build",
+    "arch-supported",
+    "cuda-tensor-op",
+}
+CODE = re.compile(r"`([^`]+)`")
+
+
+class StepKind(StrEnum):
+    FIX = "fix"
+    RESTART = "restart"
+    RERUN = "rerun"
+
+
+@dataclass
+class Part:
+    """A piece of a hint: prose, inline code, or a command for a copyable block."""
+
+    kind: str  # "text", "code" or "command"
+    text: str
+    shells: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blocks(self) -> list[tuple[str, str]]:
+        if len(set(self.shells.values())) <= 1:
+            return [("", self.text)]
+        return list(self.shells.items())
+
+
+@dataclass
+class NextStep:
+    kind: StepKind
+    title: str
+    parts: list[Part]
+    check_id: str = ""
+    is_next: bool = False
+
+
+def hint_parts(hint: str) -> list[Part]:
+    """Backticked spans become code: a command (with a space) gets its own block."""
+    parts: list[Part] = []
+    for i, piece in enumerate(CODE.split(hint or "")):
+        if i % 2 == 0:
+            if piece:
+                parts.append(Part("text", piece))
+        elif " " in piece.strip():
+            parts.append(Part("command", piece, {str(k): v for k, v in per_shell(piece).items()}))
+        else:
+            parts.append(Part("code", piece))
+    return parts
+
+
+def failing_in_order(verdict: dict) -> list[dict]:
+    """The failing checks, root cause first: the verdict's own order when it names
+    the next step (`next_step`), else the dependency order above."""
+    failing = [c for c in verdict.get("checks", []) if c.get("status") == "fail" and c.get("id")]
+    rank = {check_id: i for i, check_id in enumerate(CHECK_ORDER)}
+    failing.sort(key=lambda c: rank.get(c.get("id", ""), len(rank)))
+    first = verdict.get("next_step")
+    if isinstance(first, dict):
+        first = first.get("id") or first.get("check")
+    if isinstance(first, str):
+        failing.sort(key=lambda c: c.get("id") != first)
+    return failing
+
+
+def next_steps(*, verdict: dict, env_name: str, wheel_url: str) -> list[NextStep]:
+    failing = failing_in_order(verdict)
+    steps = [
+        NextStep(StepKind.FIX, c.get("summary", ""), hint_parts(c.get("hint") or ""), c["id"])
+        for c in failing
+    ]
+    env = env_name or "your env"
+    if any(c.get("id") in ENV_CHANGES for c in failing):
+        restart = (
+            f"The worker that is running still has the old env. Stop it (Ctrl+C), then in "
+            f"the env you fixed: `conda activate {env}`, install the worker there: "
+            f'`python -m pip install "{wheel_url}"`, and start it again with the start '
+            "command (step 5 of the set-up)."
+        )
+        title = "Restart the worker inside it"
+        steps.append(NextStep(StepKind.RESTART, title, hint_parts(restart)))
+    steps.append(
+        NextStep(
+            StepKind.RERUN,
+            "Re-run the check from the env you fixed",
+            hint_parts("Click “Run GPU check” below: the new report replaces this verdict."),
+        )
+    )
+    steps[0].is_next = True
+    return steps
