@@ -76,13 +76,24 @@ def hint_parts(hint: str) -> list[Part]:
     parts: list[Part] = []
     for i, piece in enumerate(CODE.split(hint or "")):
         if i % 2 == 0:
-            if piece:
-                parts.append(Part("text", piece))
+            parts.append(Part("text", piece))
         elif " " in piece.strip():
             parts.append(Part("command", piece, {str(k): v for k, v in per_shell(piece).items()}))
         else:
             parts.append(Part("code", piece))
-    return parts
+    # A command in brackets becomes a block: the brackets around it go, and so does
+    # the punctuation that followed it inline.
+    for before, part, after in zip(parts, parts[1:], parts[2:], strict=False):
+        if part.kind == "command" and before.kind == "text" and after.kind == "text":
+            head, bracket, tail = before.text.rpartition("(")
+            if bracket and ")" not in tail and after.text.lstrip().startswith(")"):
+                before.text = head + tail
+                after.text = after.text.lstrip()[1:]
+    for before, part in zip(parts, parts[1:], strict=False):
+        if before.kind == "command" and part.kind == "text":
+            rest = part.text.lstrip(" .,;")
+            part.text = rest[:1].upper() + rest[1:]
+    return [p for p in parts if p.kind != "text" or p.text.strip(" .,;")]
 
 
 def failing_in_order(verdict: dict) -> list[dict]:
@@ -113,7 +124,7 @@ def next_steps(*, verdict: dict, env_name: str, wheel_url: str) -> list[NextStep
             f'`python -m pip install "{wheel_url}"`, and start it again with the start '
             "command (step 5 of the set-up)."
         )
-        title = "Restart the worker inside it"
+        title = "Restart the worker inside the env you fixed"
         steps.append(NextStep(StepKind.RESTART, title, hint_parts(restart)))
     steps.append(
         NextStep(

@@ -133,6 +133,7 @@ def check_groups(verdict: dict, failing_order: list[dict]) -> dict:
     return {
         "failing": failing,
         "passing": [c for c in named if c.get("status") in ("pass", "warn")],
+        "warnings": sum(c.get("status") == "warn" for c in named),
         "skipped": list(skipped.items()),
     }
 
@@ -187,5 +188,6 @@ def report_changes(report: Report, previous: Report | None) -> list[str]:
     for check in report.verdict.get("checks", []):
         was = old_status.get(check.get("id"))
         if was and was != check.get("status"):
-            changes.append(f"check “{check.get('id')}”: {was} → {check.get('status')}")
+            name = check_name(check.get("id", ""))
+            changes.append(f"check “{name}”: {was} → {check.get('status')}")
     return changes

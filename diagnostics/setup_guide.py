@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from .models import Report, WorkerToken
+if TYPE_CHECKING:
+    from .models import Report, WorkerToken
 
 MINIFORGE = "https://github.com/conda-forge/miniforge/releases/latest/download/"
 MINIFORGE_WINDOWS = MINIFORGE + "Miniforge3-Windows-x86_64.exe"

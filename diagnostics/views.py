@@ -212,6 +212,7 @@ def report_detail(request: HtmxHttpRequest, report_id) -> HttpResponse:
     context = {
         "report": report,
         "steps": _next_steps(request, report, seen),
+        "suffix": "",
         "setup": {"shell": _shell(request, seen), "shells": list(setup_guide.Shell)},
         "groups": check_groups(report.verdict, failing_in_order(report.verdict)),
         "other": other,
