@@ -143,3 +143,21 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return str(self.report_id)
+
+    @property
+    def next_step(self) -> dict | None:
+        """The check to fix first, as the verdict names it (the first failure in older ones)."""
+        checks = [c for c in self.verdict.get("checks", []) if isinstance(c, dict)]
+        if "next_step" in self.verdict:
+            return next((c for c in checks if c.get("id") == self.verdict["next_step"]), None)
+        return next((c for c in checks if c.get("status") == "fail"), None)
+
+    @property
+    def later_steps(self) -> list[dict]:
+        """The other failures, which wait for the next step (root-cause order)."""
+        step = self.next_step
+        return [
+            c
+            for c in self.verdict.get("checks", [])
+            if isinstance(c, dict) and c.get("status") == "fail" and c is not step
+        ]

@@ -97,17 +97,16 @@ def hint_parts(hint: str) -> list[Part]:
 
 
 def failing_in_order(verdict: dict) -> list[dict]:
-    """The failing checks, root cause first: the verdict's own order when it names
-    the next step (`next_step`), else the dependency order above."""
-    failing = [c for c in verdict.get("checks", []) if c.get("status") == "fail" and c.get("id")]
+    """The checks to fix, root cause first. A verdict that names its `next_step` lists
+    its checks in root-cause order already: that step, then the other failures. An
+    older verdict is put in the dependency order above."""
+    checks = [c for c in verdict.get("checks", []) if isinstance(c, dict) and c.get("id")]
+    if "next_step" in verdict:
+        first = [c for c in checks if c["id"] == verdict["next_step"]]
+        return first + [c for c in checks if c.get("status") == "fail" and c not in first]
     rank = {check_id: i for i, check_id in enumerate(CHECK_ORDER)}
-    failing.sort(key=lambda c: rank.get(c.get("id", ""), len(rank)))
-    first = verdict.get("next_step")
-    if isinstance(first, dict):
-        first = first.get("id") or first.get("check")
-    if isinstance(first, str):
-        failing.sort(key=lambda c: c.get("id") != first)
-    return failing
+    failing = [c for c in checks if c.get("status") == "fail"]
+    return sorted(failing, key=lambda c: rank.get(c["id"], len(rank)))
 
 
 def next_steps(*, verdict: dict, env_name: str, wheel_url: str) -> list[NextStep]:

@@ -111,24 +111,27 @@ def check_name(check_id: str) -> str:
 
 
 def check_groups(verdict: dict, failing_order: list[dict]) -> dict:
-    """Failing checks first (root cause first), then the rest; skipped ones grouped
-    under the reason they could not be judged ("see torch-importable" names it)."""
-    checks = verdict.get("checks", [])
+    """Failing checks first (root cause first), then the rest; checks that were not
+    judged (skipped, or blocked by a failure) grouped under the reason why."""
+    checks = [c for c in verdict.get("checks", []) if isinstance(c, dict)]
     by_id = {c.get("id"): c for c in checks}
     named = [{**c, "name": check_name(c.get("id", ""))} for c in checks]
     skipped: dict[str, list[dict]] = {}
     for check in named:
-        if check.get("status") != "skip":
+        if check.get("status") not in ("skip", "blocked"):
             continue
         summary = check.get("summary") or ""
-        cause = by_id.get(summary[4:]) if summary.startswith("see ") else None
+        cause = by_id.get(check.get("blocked_by")) or (
+            by_id.get(summary[4:]) if summary.startswith("see ") else None
+        )
         reason = (
             f"{check_name(cause['id'])} failed: {cause.get('summary', '')}" if cause else summary
         )
         skipped.setdefault(reason, []).append(check)
-    order = [c.get("id") for c in failing_order]
+    rank = {c.get("id"): i for i, c in enumerate(failing_order)}
     failing = sorted(
-        (c for c in named if c.get("status") == "fail"), key=lambda c: order.index(c["id"])
+        (c for c in named if c.get("status") == "fail"),
+        key=lambda c: rank.get(c["id"], len(rank)),
     )
     return {
         "failing": failing,

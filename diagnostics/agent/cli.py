@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from diagnostics.agent.report import Finding, Report
 from diagnostics.agent.verdict import Verdict, judge
 
-SYMBOLS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+SYMBOLS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "skip", "blocked": "WAIT"}
 
 
 class Progress:
@@ -99,22 +99,48 @@ def render(report: Report, verdict: Verdict) -> str:
         if skipped:
             names = ", ".join(f"{r.name} ({r.device})" for r in skipped)
             lines.append(f"  skipped: {names}: {skipped[0].reason}")
-    hints = [c for c in verdict.checks if c.hint and c.status in ("fail", "warn")]
-    if hints:
-        lines += ["", "How to fix"]
-        shown: set[str] = set()
-        for c in hints:
-            if c.hint not in shown:  # one cause can fail two checks with the same fix
-                shown.add(c.hint or "")
-                lines.append(f"  {c.id}: {c.hint}")
+    lines += fix_lines(verdict)
     lines += [
         "",
         "Objective met: the conda env runs PyTorch on the GPU."
         if verdict.objective_met
-        else "Objective not met yet: fix the first FAIL above, then run the check again.",
+        else "Objective not met yet: do the next step above, then run the check again.",
         "",
     ]
     return "\n".join(lines)
+
+
+def fix_lines(verdict: Verdict) -> list[str]:
+    """The next step first (the root cause), then what waits for it, each fix once."""
+    step = verdict.next_check()
+    lines: list[str] = []
+    shown: set[str] = set()
+    if step is not None:
+        lines += ["", f"Next step ({step.id}): {step.summary}"]
+        if step.hint:
+            lines.append(f"  {step.hint}")
+            shown.add(step.hint)
+    later = [
+        c
+        for c in verdict.checks
+        if c.hint
+        and c.status in ("fail", "warn", "skip")
+        and c is not step
+        and c.hint not in shown  # one cause can fail two checks with the same fix
+    ]
+    if later:
+        lines += ["", "After that" if step is not None else "How to fix"]
+        for c in later:
+            if c.hint not in shown:
+                shown.add(c.hint or "")
+                lines.append(f"  {c.id}: {c.hint}")
+    blocked = [c.id for c in verdict.checks if c.status == "blocked"]
+    if blocked and step is not None:
+        lines += [
+            "",
+            f"Waiting for {step.id}: {', '.join(blocked)} can't be judged until it passes.",
+        ]
+    return lines
 
 
 def document(report: Report, verdict: Verdict) -> dict[str, Any]:

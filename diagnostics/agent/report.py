@@ -53,6 +53,15 @@ class Host(Model):
     ram_bytes: Count | None = None
 
 
+class GpuPresence(Model):
+    """Is an NVIDIA GPU in this machine at all, whatever the driver says?"""
+
+    nvidia: bool | None = None  # None: the probe could not tell
+    source: Short | None = None  # "pci", "dxg", "wmi", "nvidia-smi"
+    nvidia_devices: list[Short] = Field(default_factory=list, max_length=16)  # "10de:2684 ..."
+    other_devices: list[Short] = Field(default_factory=list, max_length=16)  # other GPUs
+
+
 class PythonInfo(Model):
     version: Short = ""
     implementation: Short = ""
@@ -208,6 +217,7 @@ class Report(Model):
 
     identifiers_shared: bool = False
     host: Host = Field(default_factory=Host)
+    gpu: GpuPresence = Field(default_factory=GpuPresence)
     python: PythonInfo = Field(default_factory=PythonInfo)
     env: EnvInfo = Field(default_factory=EnvInfo)
     packages: Packages = Field(default_factory=Packages)

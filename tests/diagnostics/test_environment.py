@@ -16,7 +16,7 @@ from diagnostics.agent.probe.environment import (
     is_conda_root,
 )
 
-from .reports import ROOT, run_cli
+from .reports import ROOT, judged_with_an_nvidia_gpu, run_cli
 
 
 def make_conda_root(tmp_path: Path) -> Path:
@@ -189,7 +189,7 @@ def test_a_simulated_conda_env_end_to_end_is_judged_cpu_only_with_the_conda_hint
     )
     doc = json.loads(done.stdout)
     assert doc["report"]["env"]["conda_env_name"] == "course"
-    checks = {c["id"]: c for c in doc["verdict"]["checks"]}
+    checks = judged_with_an_nvidia_gpu(doc["report"])
     assert checks["conda-env"]["status"] == "pass"
     assert checks["torch-cuda-build"]["status"] == "fail"
     hint = checks["torch-cuda-build"]["hint"]

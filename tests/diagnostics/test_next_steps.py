@@ -54,15 +54,38 @@ def test_the_driver_comes_before_the_env_and_torch_whatever_the_report_order():
     ]
 
 
-def test_the_verdicts_own_next_step_comes_first():
+def test_the_verdicts_own_next_step_comes_first_then_its_other_failures_in_its_order():
     verdict = {
-        "next_step": {"id": "torch-cuda-build"},
+        "next_step": "conda-env",
         "checks": [
             {"id": "driver-present", "status": "fail", "summary": "no driver"},
+            {"id": "conda-env", "status": "fail", "summary": "a venv"},
+            {"id": "gpu-visible", "status": "blocked", "blocked_by": "driver-present"},
             {"id": "torch-cuda-build", "status": "fail", "summary": "cpu torch"},
         ],
     }
-    assert steps_for(verdict)[0].check_id == "torch-cuda-build"
+    assert [s.check_id for s in steps_for(verdict)][:3] == [
+        "conda-env",
+        "driver-present",
+        "torch-cuda-build",
+    ]
+
+
+def test_a_next_step_that_is_a_skip_with_a_hint_is_listed_first():
+    verdict = {
+        "next_step": "driver-present",
+        "checks": [
+            {"id": "driver-present", "status": "skip", "summary": "no NVML", "hint": "`pip x y`"},
+        ],
+    }
+    steps = steps_for(verdict)
+    assert steps[0].check_id == "driver-present" and steps[0].is_next
+
+
+def test_each_fixture_starts_with_the_verdicts_next_step():
+    for name in ("conda_cpuonly", "torch_missing", "macos", "no_driver_windows", "venv_not_conda"):
+        verdict = verdict_of(name)
+        assert steps_for(verdict)[0].check_id == verdict["next_step"], name
 
 
 def test_a_hint_keeps_its_prose_and_its_commands_lose_their_brackets_and_backticks():

@@ -88,7 +88,7 @@ CASES = {
         ["apt-get remove --purge", "wsl --update"],
         [],
     ),
-    "macos_arm64_mps": (False, "platform", "fail", ["Linux or Windows machine"], []),
+    "macos_arm64_mps": (False, "platform", "fail", ["no CUDA on Macs"], []),
     "python313_torch_missing": (
         False,
         "torch-importable",
@@ -115,8 +115,8 @@ CASES = {
     "cuda_oom_other_process": (False, "cuda-tensor-op", "fail", ["nvidia-smi"], ["Reinstall"]),
     "mx150_slower_than_cpu": (True, "gpu-beats-cpu", "warn", ["power mode"], []),
 }
-# Faults that show in more than one check, by their nature.
-ALSO_FAILS = {
+# Faults that show in more than one check: the checks below the root cause are blocked.
+BLOCKED = {
     "gtx780_sm35_modern_torch": {"cuda-tensor-op"},
     "wsl_with_linux_driver": {"driver-present"},
 }
@@ -144,8 +144,11 @@ def test_heldout_scenario_gets_its_diagnosis(name):
     for words in unwanted:
         assert words not in (check.hint or ""), check.hint
     failed = {c.id for c in verdict.checks if c.status == "fail"}
-    expected = ({check_id} if status == "fail" else set()) | ALSO_FAILS.get(name, set())
-    assert failed == expected
+    assert failed == ({check_id} if status == "fail" else set())
+    assert verdict.next_step == (check_id if status == "fail" else None)
+    for blocked in BLOCKED.get(name, set()):
+        assert verdict.check(blocked).status == "blocked"
+        assert verdict.check(blocked).blocked_by == check_id
     for c in verdict.checks:
         assert c.status != "fail" or c.hint, f"{c.id} fails without a hint"
         assert "  " not in (c.hint or "") and " ," not in (c.hint or ""), c.hint

@@ -148,9 +148,10 @@ def test_wsl_without_a_windows_driver_says_not_to_install_a_linux_one():
     )
     report.torch.cuda_available, report.torch.device_count, report.torch.devices = False, 0, []
     verdict = judge(report)
-    assert verdict.check("wsl-driver").status == "fail"
-    hint = verdict.check("driver-present").hint
+    assert verdict.next_step == "wsl-driver"
+    hint = verdict.check("wsl-driver").hint
     assert "never install a Linux NVIDIA driver" in hint and "/usr/lib/wsl/lib" in hint
+    assert verdict.check("driver-present").blocked_by == "wsl-driver"
 
 
 def test_a_linux_driver_installed_inside_wsl_is_flagged():

@@ -11,6 +11,7 @@ from diagnostics.agent import __version__
 from diagnostics.agent.probe.common import Findings, home_dirs, redact_home
 from diagnostics.agent.probe.environment import collect_env, collect_packages
 from diagnostics.agent.probe.gpu import collect_nvml, collect_torch
+from diagnostics.agent.probe.presence import collect_gpu_presence
 from diagnostics.agent.probe.system import (
     collect_host,
     collect_python,
@@ -20,6 +21,7 @@ from diagnostics.agent.probe.system import (
 from diagnostics.agent.report import (
     EnvInfo,
     Finding,
+    GpuPresence,
     Host,
     NvmlInfo,
     Packages,
@@ -43,6 +45,8 @@ def collect(
     say("host and Python")
     host = findings.guard("host", lambda: collect_host(findings, share), Host)
     python = findings.guard("python", collect_python, PythonInfo)
+    say("NVIDIA hardware")
+    gpu = findings.guard("gpu", lambda: collect_gpu_presence(host.system, host.wsl), GpuPresence)
     say("environment and packages")
     env = findings.guard("env", collect_env, EnvInfo)
     packages = findings.guard("packages", lambda: collect_packages(findings), Packages)
@@ -56,6 +60,7 @@ def collect(
         tool_version=__version__,
         identifiers_shared=share,
         host=host,
+        gpu=gpu,
         python=python,
         env=env,
         packages=packages,

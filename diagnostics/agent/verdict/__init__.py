@@ -8,14 +8,14 @@ verdict from the report, so the server re-judges what the worker sent.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from diagnostics.agent.bench.peak import device_peaks, matching_nvml
 from diagnostics.agent.report import CondaPackage, PipPackage, Report
+from diagnostics.agent.verdict.graph import DEPENDS_ON, next_step, order
+from diagnostics.agent.verdict.model import PASSING, Check, Status, Verdict
 
-Status = Literal["pass", "warn", "fail", "skip"]
+__all__ = ["DEPENDS_ON", "REQUIRED", "Check", "Status", "Verdict", "implausibilities", "judge"]
 
 # Minimum driver for each CUDA major, (Linux, Windows): NVIDIA's CUDA Toolkit
 # release notes, table "CUDA Toolkit and Minimum Required Driver Version for
@@ -44,27 +44,16 @@ TOO_OLD_GPU_HINT = (
 ENV_NAME = "torch-gpu"
 CREATE_ENV = f"conda create -n {ENV_NAME} python=3.11 -y && conda activate {ENV_NAME}"
 WHEEL_INDEX = "https://download.pytorch.org/whl"
+GPU_OPTIONS = (
+    "Use a machine with an NVIDIA GPU: your class's GPU server or lab machines (see the "
+    "course's GPU page or ask your instructor), or a cloud notebook with a GPU such as "
+    "Colab or Kaggle; then run `python -m diagnostics check` there."
+)
 WSL_DRIVER_HINT = (
     "Inside WSL, never install a Linux NVIDIA driver: install or update the NVIDIA driver "
     "on Windows; WSL then provides libcuda in /usr/lib/wsl/lib. "
     "In PowerShell: `wsl --update` then `wsl --shutdown`."
 )
-
-
-class Check(BaseModel):
-    id: str
-    status: Status
-    summary: str
-    evidence: dict[str, Any] = Field(default_factory=dict)
-    hint: str | None = None
-
-
-class Verdict(BaseModel):
-    objective_met: bool
-    checks: list[Check]
-
-    def check(self, check_id: str) -> Check | None:
-        return next((c for c in self.checks if c.id == check_id), None)
 
 
 # ---------------------------------------------------------------- fact helpers
@@ -200,8 +189,8 @@ def check_platform(report: Report) -> Check:
             status="fail",
             summary="macOS: no NVIDIA GPU is possible here, so CUDA cannot work",
             evidence={"system": system, "machine": report.host.machine},
-            hint="Use a Linux or Windows machine with an NVIDIA GPU, or a course server, "
-            "and run `python -m diagnostics check` there.",
+            hint="There is no CUDA on Macs (Apple's GPUs run PyTorch through MPS, which "
+            "this course's GPU objectives don't cover). " + GPU_OPTIONS,
         )
     if system not in ("Linux", "Windows"):
         return Check(
@@ -209,7 +198,7 @@ def check_platform(report: Report) -> Check:
             status="fail",
             summary=f"{system or 'unknown OS'}: PyTorch's CUDA builds need Linux or Windows",
             evidence={"system": system},
-            hint="Use a Linux or Windows machine with an NVIDIA GPU, or a course server.",
+            hint=GPU_OPTIONS,
         )
     label = "Linux under WSL2" if report.host.wsl else system
     return Check(
@@ -217,6 +206,42 @@ def check_platform(report: Report) -> Check:
         status="pass",
         summary=f"{label} can run CUDA",
         evidence={"system": system, "os": report.host.os_name, "wsl": report.host.wsl},
+    )
+
+
+def check_gpu_present(report: Report) -> Check:
+    """Is there NVIDIA hardware at all? Asked apart from the driver, which may be missing."""
+    gpu = report.gpu
+    seen = [d.name for d in report.nvml.devices] or [d.name for d in report.torch.devices]
+    evidence = {
+        "source": gpu.source,
+        "nvidia devices": gpu.nvidia_devices or seen,
+        "other display devices": gpu.other_devices,
+    }
+    if seen or gpu.nvidia:
+        names = ", ".join(seen or gpu.nvidia_devices)
+        return Check(
+            id="gpu-present",
+            status="pass",
+            summary=f"an NVIDIA GPU is in this machine ({names})",
+            evidence=evidence,
+        )
+    if gpu.nvidia is False:
+        others = ", ".join(gpu.other_devices)
+        return Check(
+            id="gpu-present",
+            status="fail",
+            summary="No NVIDIA GPU in this machine"
+            + (f" (only {others})" if others else "")
+            + ": CUDA needs one, so no driver or install can fix this here",
+            evidence=evidence,
+            hint=GPU_OPTIONS,
+        )
+    return Check(
+        id="gpu-present",
+        status="skip",
+        summary="could not tell whether an NVIDIA GPU is present; the driver check decides",
+        evidence=evidence,
     )
 
 
@@ -896,6 +921,7 @@ def check_wsl(report: Report) -> Check | None:
 
 
 def judge(report: Report) -> Verdict:
+    """Every check, in root-cause order; the first failure whose parents pass is next."""
     checks: dict[str, Check] = {}
 
     def add(check: Check | None) -> None:
@@ -903,36 +929,43 @@ def judge(report: Report) -> Verdict:
             checks[check.id] = check
 
     add(check_platform(report))
+    add(check_gpu_present(report))
+    add(check_wsl(report))
+    add(check_driver_present(report))
+    add(check_driver_new_enough(report))
     add(check_conda_env(report))
-    add(check_torch_importable(report))
-    gpu_possible = checks["platform"].status == "pass"
-    if not gpu_possible:
-        why = "macOS has no CUDA" if report.host.system == "Darwin" else "see platform"
-        add(Check(id="torch-cuda-build", status="skip", summary=why))
-    elif not report.torch.importable:
-        add(Check(id="torch-cuda-build", status="skip", summary="see torch-importable"))
-    else:
-        add(check_torch_cuda_build(report))
     add(check_mixed_torch(report))  # package facts: judged even when the import fails
+    add(check_torch_importable(report))
     add(check_torch_in_env(report))
-    if gpu_possible:
-        add(check_wsl(report))
-        add(check_driver_present(report))
-        add(check_driver_new_enough(report))
-        add(check_gpu_visible(report, checks))
-        add(check_arch_supported(report))
-        add(check_cuda_tensor_op(report, checks["arch-supported"]))
-        add(check_gpu_beats_cpu(report))
-        add(check_system_nvcc(report))
+    if report.torch.importable:
+        add(check_torch_cuda_build(report))
     else:
-        for check_id in ("driver-present", "gpu-visible", "cuda-tensor-op"):
-            add(Check(id=check_id, status="skip", summary=checks["platform"].summary))
-    met = (
-        all(c.status != "fail" for c in checks.values())
-        and all(checks[i].status in ("pass", "warn") for i in REQUIRED if i in checks)
-        and all(i in checks for i in REQUIRED)
+        add(Check(id="torch-cuda-build", status="skip", summary="see torch-importable"))
+    add(check_gpu_visible(report, checks))
+    add(check_arch_supported(report))
+    add(check_cuda_tensor_op(report, checks["arch-supported"]))
+    add(check_gpu_beats_cpu(report))
+    add(check_system_nvcc(report))
+    ordered = order(list(checks.values()))
+    judged = {c.id: c for c in ordered}
+    met = all(c.status != "fail" for c in ordered) and all(
+        i in judged and judged[i].status in PASSING for i in REQUIRED
     )
-    return Verdict(objective_met=met, checks=list(checks.values()))
+    step = None if met else next_step(ordered)
+    return Verdict(
+        objective_met=met,
+        checks=ordered,
+        next_step=step,
+        summary=verdict_summary(met, judged.get(step or "")),
+    )
+
+
+def verdict_summary(met: bool, step: Check | None) -> str:
+    if met:
+        return "the conda env runs PyTorch on the GPU"
+    if step is None:
+        return "the objective is not met, but no check names a cause"
+    return step.summary
 
 
 # ---------------------------------------------------------------- implausibilities

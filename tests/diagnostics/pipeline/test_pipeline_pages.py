@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from diagnostics import packaging, services
+from diagnostics.agent.report import Report as AgentReport
 from diagnostics.models import CheckRun, WorkerToken
 from diagnostics.tasks import sweep_stale_runs
 from tests.diagnostics.pipeline.helpers import post_json, report_dict, submission
@@ -126,6 +127,35 @@ def test_the_report_page_shows_checks_facts_bench_and_what_changed(
     assert "NVIDIA H100" in text
     assert '<meter min="0" max="100" value="76"' in text and "75.9 % of peak" in text
     assert '<table class="facts">' in text
+
+
+def test_the_report_page_and_the_panel_show_the_verdicts_next_step(
+    client, student_client, student, token
+):
+    from diagnostics.agent.verdict import judge
+    from diagnostics.models import Report
+
+    # A venv on a machine whose driver is missing: the driver comes first, the venv after.
+    h100 = json.loads(H100.read_text())
+    h100["report_id"] = "5a2b3c4d-0000-4000-8000-000000000013"
+    h100["env"] = {**h100["env"], "kind": "venv", "conda_env_name": None}
+    h100["nvml"] = {"available": False, "error": "NVMLError_LibraryNotFound", "devices": []}
+    h100["torch"] = {**h100["torch"], "cuda_available": False, "device_count": 0, "devices": []}
+    h100["correctness"], h100["bench"] = [], None
+    post_json(client, "/reports", submission(h100), token)
+    stored = Report.objects.get(report_id=h100["report_id"])
+    assert stored.verdict["next_step"] == "driver-present"
+    expected = judge(AgentReport.model_validate(h100)).next_check()
+    page = html.unescape(student_client.get(f"/gpu/reports/{h100['report_id']}").content.decode())
+    headline = page[page.index('id="verdict"') : page.index('id="checks-heading"')]
+    assert f"Needs work: {expected.summary}" in headline and "Do this next:" in headline
+    failed = page[page.index('id="checks-heading"') :]
+    assert failed.index(expected.summary) < failed.index("a venv is active")
+    assert "Not checked because NVIDIA driver failed: " + expected.summary in page
+    panel = student_client.get("/gpu/").content.decode()
+    first = panel[panel.index("next-step--next") :]
+    assert 'data-check="driver-present"' in first[:200]
+    assert panel.index("Do this next:") < panel.index(expected.summary) < panel.index("a venv is")
 
 
 def test_another_students_report_is_404(client, student_client, other_token):
