@@ -116,14 +116,15 @@ def panel_version(*, token, online: bool, run, report) -> str:
 
 
 def poll_interval(*, token, online: bool, pending: bool, report) -> str:
-    """How often the panel asks for news: "" when nothing can change without a click."""
+    """How often the panel asks for news: "" when nothing is pending (no token, or
+    verified with no run under way), so the poller stops."""
     if pending:
         return "1s"  # a run in the queue or on the worker
-    if token and not online:
+    if not token or (report and report.objective_met):
+        return ""
+    if not online:
         return "3s"  # setting up, or the worker was stopped: tick the moment it comes online
-    if token and not (report and report.objective_met):
-        return "10s"  # idle: a report posted directly, or the worker going offline
-    return ""
+    return "10s"  # idle: a report posted directly, or the worker going offline
 
 
 def _gpu_context(request: HtmxHttpRequest) -> dict:

@@ -65,6 +65,7 @@
 
   var copied = false;
   var shellChosen = null;
+  var userOpened = {};  // details the student opened or closed, by id: kept across refreshes
 
   function showCopyButtons(root) {
     root.querySelectorAll(".copy-button[hidden]").forEach(function (button) {
@@ -83,7 +84,22 @@
     });
   }
 
+  function keepFolding() {
+    Object.keys(userOpened).forEach(function (id) {
+      var details = document.getElementById(id);
+      if (details) details.open = userOpened[id];
+    });
+    // A token shown once is never folded away by a refresh.
+    document.querySelectorAll("[data-token-once]").forEach(function (box) {
+      for (var d = box.closest("details"); d; d = d.parentElement.closest("details")) d.open = true;
+    });
+  }
+
   document.addEventListener("click", function (event) {
+    var summary = event.target.closest("summary");
+    if (summary && summary.parentElement.id) {
+      userOpened[summary.parentElement.id] = !summary.parentElement.open;
+    }
     var button = event.target.closest(".copy-button");
     if (button) {
       var code = document.getElementById(button.dataset.copy);
@@ -109,6 +125,7 @@
       if (form) {
         event.preventDefault();
         form.open = true;
+        if (form.id) userOpened[form.id] = true;
         var radio = form.querySelector("input:checked") || form.querySelector("input[type=radio]");
         if (radio) radio.focus();
       }
@@ -144,5 +161,6 @@
   document.addEventListener("htmx:afterSettle", function () {
     showCopyButtons(document);
     if (shellChosen) chooseShell(shellChosen);  // a refreshed panel keeps the chosen shell
+    keepFolding();
   });
 })();
