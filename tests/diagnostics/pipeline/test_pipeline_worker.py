@@ -114,7 +114,7 @@ def test_a_worker_killed_mid_run_never_leaves_the_run_stuck(
     worker.kill(signal.SIGKILL)
     run.refresh_from_db()
     assert run.state == CheckRun.State.RUNNING
-    # Past its deadline the sweep (a beat task, and every page view) fails it as lost.
+    # Past its deadline beat's sweep fails it as lost (pages show it over, never write).
     CheckRun.objects.filter(pk=run.pk).update(deadline=run.claimed_at)
     assert services.runs_sweep_stale() == 1
     run.refresh_from_db()
