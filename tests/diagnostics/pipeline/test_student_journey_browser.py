@@ -197,3 +197,43 @@ def test_a_new_student_goes_from_sign_up_to_verified(
     problems += audit(page)
 
     assert not problems, "\n".join(problems)
+
+
+def test_the_gpu_pages_run_history_and_report_link_follow_a_run_without_a_reload(
+    journey_page, live_server, client, student, token, redis_broker
+):
+    page, server = journey_page, live_server.url
+    client.force_login(student)
+    cookie = client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": cookie, "url": server}])
+    page.goto(f"{server}/gpu/")
+    assert "No checks yet." in page.locator("#run-history").inner_text()
+    page.evaluate("window.__noReload = true")
+    page.get_by_role("button", name="Run GPU check").click()
+    page.locator("#run-history").get_by_text("Queued").wait_for()
+    run = CheckRun.objects.get()
+    report = json.loads(H100.read_text())
+    report["created_at"] = datetime.now(timezone.utc).isoformat()
+    post_report(server, token, report, run.pk)
+    page.locator("#run-history").get_by_role("link", name="verified").wait_for()
+    link = page.locator("#gpu-panel .report-link").get_attribute("href")
+    assert link == f"/gpu/reports/{report['report_id']}"
+    assert page.evaluate("window.__noReload") is True
+    assert not audit(page)
+
+
+def test_the_tick_square_opens_the_tick_form_without_javascript(
+    browser, live_server, client, student, module
+):
+    context = browser.new_context(java_script_enabled=False)
+    client.force_login(student)
+    cookie = client.cookies["sessionid"].value
+    context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/modules/{module.slug}/")
+    objective = module.objectives.filter(verifier="").first()
+    row = page.locator(f"#objective-{objective.pk}")
+    assert row.locator("details.assess").get_attribute("open") is None
+    row.get_by_role("link", name=re.compile("^Tick off")).click()
+    assert row.locator(f"#objective-{objective.pk}-scale").is_visible()
+    context.close()
