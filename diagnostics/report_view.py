@@ -143,6 +143,7 @@ def check_groups(verdict: dict, failing_order: list[dict]) -> dict:
 
 def report_context(report: Report) -> dict:
     return {
+        "checks": report.verdict.get("checks", []),
         "facts": fact_rows(report.facts),
         "bench": bench_rows(report.facts),
         "findings": report.facts.get("findings", []),
