@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+from django.db.models import TextChoices
 
 from .setup_guide import per_shell
 
@@ -41,7 +42,7 @@ ENV_CHANGES = {
 CODE = re.compile(r"`([^`]+)`")
 
 
-class StepKind(StrEnum):
+class StepKind(TextChoices):
     FIX = "fix"
     RESTART = "restart"
     RERUN = "rerun"

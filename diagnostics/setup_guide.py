@@ -4,8 +4,9 @@ commands for the student's shell, ticked from what the worker and the reports sa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from django.db.models import TextChoices
 
 if TYPE_CHECKING:
     from .models import Report, WorkerToken
@@ -23,19 +24,13 @@ ENV_NAME = "gpu-course"
 DEFAULT_WHEEL = "cu126"  # the widest: Maxwell to Hopper, any driver of 525/528 or newer
 
 
-class Shell(StrEnum):
-    SH = "sh"
-    POWERSHELL = "powershell"
-    CMD = "cmd"
-
-    @property
-    def label(self) -> str:
-        return {"sh": "Linux / macOS", "powershell": "Windows PowerShell", "cmd": "Windows cmd"}[
-            self.value
-        ]
+class Shell(TextChoices):
+    SH = "sh", "Linux / macOS"
+    POWERSHELL = "powershell", "Windows PowerShell"
+    CMD = "cmd", "Windows cmd"
 
 
-class StepState(StrEnum):
+class StepState(TextChoices):
     DONE = "done"
     NEXT = "next"
     TODO = "todo"
@@ -134,7 +129,7 @@ def worker_commands(server_url: str, raw_token: str) -> dict[str, str]:
 
 def shell_for(*, requested: str | None, platform: str, user_agent: str) -> Shell:
     """The tab to open: the one asked for, else the worker's OS, else the browser's."""
-    if requested in Shell.__members__.values():
+    if requested in Shell.values:
         return Shell(requested)
     hint = (platform or user_agent).lower()
     return Shell.POWERSHELL if "windows" in hint else Shell.SH
