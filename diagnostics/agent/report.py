@@ -104,6 +104,9 @@ class Packages(Model):
 class Variables(Model):
     values: dict[Short, Text] = Field(default_factory=dict, max_length=60)
     ld_library_path_set: bool = False
+    # NVIDIA driver libraries (libcuda, libnvidia-ml) found in LD_LIBRARY_PATH's directories,
+    # which the loader prefers to the driver's own copies.
+    ld_library_path_driver_libs: list[PathText] = Field(default_factory=list, max_length=16)
     pythonpath_set: bool = False
 
 
@@ -140,6 +143,8 @@ class TorchInfo(Model):
     arch_list: list[Short] = Field(default_factory=list, max_length=64)
     devices: list[TorchDevice] = Field(default_factory=list, max_length=16)
     num_threads: Count | None = None
+    numpy_version: Short | None = None  # None: numpy not importable
+    numpy_error: Text | None = None  # torch.from_numpy failing: a NumPy ABI mismatch
 
 
 class NvmlDevice(Model):

@@ -36,8 +36,9 @@ def test_json_output_holds_the_report_and_the_verdict_and_matches_the_file(tmp_p
     checks = judged_with_an_nvidia_gpu(doc["report"])
     assert checks["torch-cuda-build"]["status"] == "fail"
     assert checks["torch-cuda-build"]["evidence"]["torch.version.cuda"] is None
-    hint = "python -m pip install torch --index-url https://download.pytorch.org/whl/cu"
-    assert hint in checks["torch-cuda-build"]["hint"]
+    # torch 2.13 here: the same release's CUDA build, with torchvision and torchaudio.
+    hint = '"torch==2.13.*" "torchvision==0.28.*" "torchaudio==2.13.*" --index-url '
+    assert hint + "https://download.pytorch.org/whl/cu" in checks["torch-cuda-build"]["hint"]
     written = json.loads(out.read_text())
     assert written["report"]["report_id"] == doc["report"]["report_id"]
     bench = doc["report"]["bench"]
@@ -68,19 +69,6 @@ def test_the_quick_check_stays_within_its_budget():
     # stretches with the machine's load; the benchmarks' own deadline does not.
     assert elapsed < 20, elapsed
     assert json.loads(done.stdout)["report"]["bench"]["wall_s"] < 1.5
-
-
-def test_an_unexpected_error_becomes_a_finding_and_exit_1(monkeypatch, capsys):
-    def explode(**kwargs):
-        raise RuntimeError("probe exploded")
-
-    monkeypatch.setattr(cli, "run_check", explode)
-    assert cli.main(["check", "--json"]) == 1
-    doc = json.loads(capsys.readouterr().out)
-    assert doc["report"]["findings"] == [
-        {"section": "cli", "code": "internal-error", "message": "RuntimeError: probe exploded"}
-    ]
-    assert doc["verdict"]["objective_met"] is False
 
 
 def test_the_cli_and_the_json_name_the_same_next_step():

@@ -57,3 +57,14 @@ def test_windows_wmi_output_is_read_by_vendor_id():
 
 def test_a_mac_has_no_nvidia_gpu_to_use():
     assert collect_gpu_presence("Darwin", False).nvidia is False
+
+
+def test_driver_libraries_on_ld_library_path_are_listed(tmp_path):
+    from diagnostics.agent.probe.system import driver_libs_on
+
+    stray = tmp_path / "old-cuda"
+    stray.mkdir()
+    (stray / "libnvidia-ml.so.1").write_text("")
+    (stray / "libcudart.so.12").write_text("")  # the runtime, not the driver: not listed
+    found = driver_libs_on(f"{tmp_path / 'missing'}:{stray}:{stray}")
+    assert found == [str(stray / "libnvidia-ml.so.1")]

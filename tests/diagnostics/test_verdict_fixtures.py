@@ -18,7 +18,7 @@ CASES = {
     "unsupported_arch": (False, "arch-supported", "fail", "whl/cu128"),
     "mixed_pip_conda": (False, "no-mixed-torch", "fail", "conda remove -y --force pytorch"),
     "macos": (False, "platform", "fail", "no CUDA on Macs"),
-    "torch_missing": (False, "torch-importable", "fail", "pip install torch --index-url"),
+    "torch_missing": (False, "torch-importable", "fail", '"torchvision==0.29.*" "torchaudio=='),
     "conda_cpuonly": (False, "torch-cuda-build", "fail", "conda remove -y --force pytorch cpuonly"),
     "gpu_slower_than_cpu": (True, "gpu-beats-cpu", "warn", "power mode"),
 }
