@@ -21,7 +21,6 @@ MINIFORGE_INSTALLERS = [
     ("Windows", MINIFORGE_WINDOWS),
 ]
 ENV_NAME = "gpu-course"
-DEFAULT_WHEEL = "cu126"  # the widest: Maxwell to Hopper, any driver of 525/528 or newer
 
 
 class Shell(TextChoices):
@@ -106,17 +105,25 @@ GET_CONDA = {
 
 
 def torch_install_command(report: Report | None) -> str:
-    """Torch for this machine's GPU and driver when a report says which; else the widest wheel."""
-    tag = DEFAULT_WHEEL
-    if report is not None and (report.facts.get("nvml") or {}).get("driver_version"):
-        from diagnostics.agent.report import Report as ProbeReport
-        from diagnostics.agent.verdict import wheel_tag
+    """Torch for this machine's GPU and driver when the latest report says which (the
+    verdict's own tables); else the newest release's build that runs on most drivers."""
+    from pydantic import ValidationError
 
-        tag = wheel_tag(ProbeReport.model_validate(report.facts))
-    return (
-        "python -m pip install torch torchvision torchaudio"
-        f" --index-url https://download.pytorch.org/whl/{tag}"
-    )
+    from diagnostics.agent.report import Report as ProbeReport
+    from diagnostics.agent.verdict import build_for
+    from diagnostics.agent.verdict import tables as torch_tables
+
+    build = None
+    if report is not None and (report.facts.get("nvml") or {}).get("driver_version"):
+        try:
+            build = build_for(ProbeReport.model_validate(report.facts))
+        except ValidationError:  # stored under an older schema: fall back to the default
+            build = None
+    if build is None:
+        released = [r for r in torch_tables.tables().releases if r.status == "released"]
+        newest = max(released, key=lambda r: torch_tables.numbers(r.torch))
+        build = torch_tables.Build(newest, min(newest.variants, key=torch_tables.cuda_of))
+    return " && ".join(torch_tables.pip_install(build))
 
 
 def worker_commands(server_url: str, raw_token: str) -> dict[str, str]:

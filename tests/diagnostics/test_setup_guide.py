@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 from django.utils import timezone
 
+from diagnostics.agent.report import Report as AgentReport
+from diagnostics.agent.verdict import build_for, tables
 from diagnostics.setup_guide import Shell, StepState, per_shell, setup_steps, shell_for
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -72,18 +74,23 @@ def test_a_venv_worker_has_no_conda_step_ticked_and_a_stopped_worker_is_not_star
     assert [s.done for s in setup.steps] == [False, False, True, True, False]
 
 
-def test_the_torch_command_is_chosen_from_the_latest_report():
-    blackwell_free = setup_steps(
-        token=None, online=False, report=report("conda_cpuonly"), wheel_url=WHEEL, shell=Shell.SH
-    )
-    command = blackwell_free.steps[2].commands[Shell.SH]
-    assert command.startswith("python -m pip install torch torchvision torchaudio --index-url")
-    assert "download.pytorch.org/whl/cu" in command
-    old_driver = report("driver_too_old")
-    setup = setup_steps(
-        token=None, online=False, report=old_driver, wheel_url=WHEEL, shell=Shell.SH
-    )
-    assert setup.steps[2].commands[Shell.SH].endswith("/cu118")
+def test_the_torch_command_is_chosen_from_the_latest_report_by_the_verdicts_tables():
+    for name in ("conda_cpuonly", "h100_ok", "rtx3060_laptop_wsl_ok", "unsupported_arch"):
+        latest = report(name)
+        build = build_for(AgentReport.model_validate(latest.facts))
+        setup = setup_steps(
+            token=None, online=False, report=latest, wheel_url=WHEEL, shell=Shell.SH
+        )
+        assert setup.steps[2].commands[Shell.SH] == " && ".join(tables.pip_install(build)), name
+
+
+def test_without_a_report_torch_is_the_newest_release_on_its_widest_cuda_variant():
+    setup = setup_steps(token=None, online=False, report=None, wheel_url=WHEEL, shell=Shell.SH)
+    command = setup.steps[2].commands[Shell.SH]
+    released = [r for r in tables.tables().releases if r.status == "released"]
+    newest = max(released, key=lambda r: tables.numbers(r.torch))
+    assert f'"torch=={newest.torch}.*"' in command and '"torchvision==' in command
+    assert command.endswith(f"{tables.tables().index_url}/cu126")
 
 
 def test_powershell_gets_no_double_ampersand_and_the_other_shells_keep_it():
