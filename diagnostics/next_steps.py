@@ -72,18 +72,27 @@ class NextStep:
     is_next: bool = False
 
 
+def ends_clause(text: str) -> bool:
+    """Whether the text after a command starts a new clause, so the command can stand
+    as a block of its own ("`a`. Then …", "`a` (or …", "`a`, then `b`")."""
+    rest = text.lstrip()
+    return not rest or rest[0] in ".;()" or rest.startswith(", then")
+
+
 def hint_parts(hint: str) -> list[Part]:
-    """Backticked spans become code: a command (with a space) gets its own block."""
+    """Backticked spans become code. A command (with a space) that ends its clause
+    gets a copyable block of its own; inside a sentence it stays inline code."""
+    pieces = CODE.split(hint or "")
     parts: list[Part] = []
-    for i, piece in enumerate(CODE.split(hint or "")):
+    for i, piece in enumerate(pieces):
+        after = pieces[i + 1] if i + 1 < len(pieces) else ""
         if i % 2 == 0:
             parts.append(Part("text", piece))
-        elif " " in piece.strip():
+        elif " " in piece.strip() and ends_clause(after):
             parts.append(Part("command", piece, {str(k): v for k, v in per_shell(piece).items()}))
         else:
             parts.append(Part("code", piece))
-    # A command in brackets becomes a block: the brackets around it go, and so does
-    # the punctuation that followed it inline.
+    # Brackets around a command block go; the text after a block starts a sentence.
     for before, part, after in zip(parts, parts[1:], parts[2:], strict=False):
         if part.kind == "command" and before.kind == "text" and after.kind == "text":
             head, bracket, tail = before.text.rpartition("(")

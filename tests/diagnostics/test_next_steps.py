@@ -99,6 +99,14 @@ def test_a_hint_keeps_its_prose_and_its_commands_lose_their_brackets_and_backtic
         ("command", "conda install x y"),
     ]
     assert hint_parts("set `CUDA_VISIBLE_DEVICES` right")[1].kind == "code"
+    inline = hint_parts("then run `python -m diagnostics check` there.")
+    assert [p.kind for p in inline] == ["text", "code", "text"]
+    windows = hint_parts("`conda remove -y pytorch`, then `python -m pip install x`")
+    assert [(p.kind, p.text) for p in windows] == [
+        ("command", "conda remove -y pytorch"),
+        ("text", "Then "),
+        ("command", "python -m pip install x"),
+    ]
 
 
 def test_a_command_with_double_ampersand_gets_a_powershell_block_of_its_own():
