@@ -156,7 +156,8 @@ def setup_steps(
     env_name = seen.get("env_name") or env.get("conda_env_name") or ""
     reported_torch = (report.facts.get("torch") or {}).get("version") if report else ""
     torch = seen.get("torch") or reported_torch
-    ever_seen = bool(token and token.last_seen_at)
+    # Installed once it has reported in: a heartbeat, or a report (from any token).
+    ever_seen = bool(token and token.last_seen_at) or report is not None
     where = "your worker" if seen else "your latest report"
 
     conda = env_kind == "conda"
