@@ -18,6 +18,7 @@ from django_htmx.middleware import HtmxDetails
 from . import packaging, selectors, services, setup_guide
 from .models import CheckRun
 from .next_steps import failing_in_order, next_steps
+from .panel import panel_version, poll_interval
 from .report_view import check_groups, compare_rows, report_changes, report_context
 
 
@@ -95,36 +96,6 @@ def _next_steps(request: HttpRequest, report, seen: dict) -> list:
         env_name=env_name if env_name not in (None, "", "base") else setup_guide.ENV_NAME,
         wheel_url=_wheel_url(request),
     )
-
-
-def panel_version(*, token, online: bool, run, report) -> str:
-    seen = token.last_seen_info if token else {}
-    where = "/".join(str(seen.get(k, "")) for k in ("env_kind", "env_name", "torch"))
-    return ".".join(
-        str(part)
-        for part in (
-            token and token.pk,
-            bool(token and token.last_seen_at),
-            where,
-            f"{online:d}",
-            run and run.pk,
-            run and run.state,
-            run and run.is_pending,
-            report and report.pk,
-        )
-    )
-
-
-def poll_interval(*, token, online: bool, pending: bool, report) -> str:
-    """How often the panel asks for news: "" when nothing is pending (no token, or
-    verified with no run under way), so the poller stops."""
-    if pending:
-        return "1s"  # a run in the queue or on the worker
-    if not token or (report and report.objective_met):
-        return ""
-    if not online:
-        return "3s"  # setting up, or the worker was stopped: tick the moment it comes online
-    return "10s"  # idle: a report posted directly, or the worker going offline
 
 
 def _gpu_context(request: HtmxHttpRequest) -> dict:
