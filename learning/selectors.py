@@ -15,6 +15,7 @@ from learning.models import (
     Resource,
     ResourceProgress,
     Section,
+    Status,
 )
 
 
@@ -45,8 +46,8 @@ class ObjectiveRow:
     form: Any = None  # the self-assessment form; the view sets it
 
     @property
-    def status(self) -> str:
-        return self.progress.status if self.progress else "not_started"
+    def status(self) -> Status:
+        return self.progress.status if self.progress else Status.NOT_STARTED
 
 
 @dataclass

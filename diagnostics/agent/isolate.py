@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 CHILD_ENV = "TORCHREADY_CHECK_CHILD"
-CRASHED_ENV = "TORCHREADY_CRASHED"  # "torch=SIGBUS,nvml=hung for 120 s"
+CRASHED_ENV = "TORCHREADY_CRASHED"  # JSON: {"torch": "killed by SIGBUS (last output: ...)"}
+LAST_WORDS = 3  # stderr lines of a crashed child kept as evidence
 # The stages that load CUDA, in the order the child enters them.
 RISKY = ("nvml", "torch", "correctness", "bench")
 
@@ -36,8 +37,11 @@ class ChildResult:
 
 def crashed_stages() -> dict[str, str]:
     """In a child: the stages an earlier child died in, which this one must not enter."""
-    pairs = (item.split("=", 1) for item in os.environ.get(CRASHED_ENV, "").split(",") if item)
-    return {stage: why for stage, why in pairs}
+    try:
+        stages = json.loads(os.environ.get(CRASHED_ENV) or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in stages.items()} if isinstance(stages, dict) else {}
 
 
 def emit_stage(stream: IO[str], stage: str) -> None:
@@ -66,15 +70,26 @@ def run_child(
     code: int | None = None
     for _ in range(retries + 1):
         env = {**os.environ, CHILD_ENV: "1", "PYTHONIOENCODING": "utf-8"}
-        env[CRASHED_ENV] = ",".join(f"{k}={v}" for k, v in crashed.items())
-        stages, document, code = _one_child(argv, env, timeout, relay)
+        env[CRASHED_ENV] = json.dumps(crashed)
+        said: list[str] = []
+        stages, document, code = _one_child(argv, env, timeout, _tee(said, relay))
         if document is not None and code in (0, 1, 3):
             return ChildResult(document, crashed, code)
         stage = next((s for s in RISKY if s not in stages and s not in crashed), None)
         if stage is None:
             break  # it died outside the CUDA stages: the check itself failed
-        crashed[stage] = how_it_ended(code, timeout)
+        last = [line for line in said if line.strip() and not line.startswith("[")][-LAST_WORDS:]
+        why = how_it_ended(code, timeout)
+        crashed[stage] = f"{why} (last output: {' | '.join(last)})" if last else why
     return ChildResult(None, crashed, code)
+
+
+def _tee(said: list[str], relay: Callable[[str], object]) -> Callable[[str], None]:
+    def hear(line: str) -> None:
+        said.append(line)
+        relay(line)
+
+    return hear
 
 
 def _one_child(

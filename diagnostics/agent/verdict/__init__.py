@@ -13,6 +13,7 @@ from typing import Any
 from diagnostics.agent.bench.peak import device_peaks, matching_nvml
 from diagnostics.agent.report import CondaPackage, PipPackage, Report
 from diagnostics.agent.verdict.graph import DEPENDS_ON, next_step, order
+from diagnostics.agent.verdict.ids import CheckId
 from diagnostics.agent.verdict.model import PASSING, Check, Status, Verdict
 from diagnostics.agent.verdict.tables import (
     Build,
@@ -32,12 +33,12 @@ __all__ = ["DEPENDS_ON", "REQUIRED", "Check", "Status", "Verdict", "implausibili
 
 # These must pass (or warn) for the objective; any failed check also blocks it.
 REQUIRED = (
-    "conda-env",
-    "torch-importable",
-    "torch-cuda-build",
-    "driver-present",
-    "gpu-visible",
-    "cuda-tensor-op",
+    CheckId.CONDA_ENV,
+    CheckId.TORCH_IMPORTABLE,
+    CheckId.TORCH_CUDA_BUILD,
+    CheckId.DRIVER_PRESENT,
+    CheckId.GPU_VISIBLE,
+    CheckId.CUDA_TENSOR_OP,
 )
 ENV_NAME = "torch-gpu"
 CREATE_ENV = [f"conda create -n {ENV_NAME} python=3.11 -y", f"conda activate {ENV_NAME}"]
@@ -166,7 +167,7 @@ def check_platform(report: Report) -> Check:
     system = report.host.system
     if system == "Darwin":
         return Check(
-            id="platform",
+            id=CheckId.PLATFORM,
             status="fail",
             summary="macOS: no NVIDIA GPU is possible here, so CUDA cannot work",
             evidence={"system": system, "machine": report.host.machine},
@@ -175,7 +176,7 @@ def check_platform(report: Report) -> Check:
         )
     if system not in ("Linux", "Windows"):
         return Check(
-            id="platform",
+            id=CheckId.PLATFORM,
             status="fail",
             summary=f"{system or 'unknown OS'}: PyTorch's CUDA builds need Linux or Windows",
             evidence={"system": system},
@@ -183,7 +184,7 @@ def check_platform(report: Report) -> Check:
         )
     label = "Linux under WSL2" if report.host.wsl else system
     return Check(
-        id="platform",
+        id=CheckId.PLATFORM,
         status="pass",
         summary=f"{label} can run CUDA",
         evidence={"system": system, "os": report.host.os_name, "wsl": report.host.wsl},
@@ -202,7 +203,7 @@ def check_gpu_present(report: Report) -> Check:
     if seen or gpu.nvidia:
         names = ", ".join(seen or gpu.nvidia_devices)
         return Check(
-            id="gpu-present",
+            id=CheckId.GPU_PRESENT,
             status="pass",
             summary=f"an NVIDIA GPU is in this machine ({names})",
             evidence=evidence,
@@ -210,7 +211,7 @@ def check_gpu_present(report: Report) -> Check:
     if gpu.nvidia is False:
         others = ", ".join(gpu.other_devices)
         return Check(
-            id="gpu-present",
+            id=CheckId.GPU_PRESENT,
             status="fail",
             summary="No NVIDIA GPU in this machine"
             + (f" (only {others})" if others else "")
@@ -219,7 +220,7 @@ def check_gpu_present(report: Report) -> Check:
             hint=GPU_OPTIONS,
         )
     return Check(
-        id="gpu-present",
+        id=CheckId.GPU_PRESENT,
         status="skip",
         summary="could not tell whether an NVIDIA GPU is present; the driver check decides",
         evidence=evidence,
@@ -237,7 +238,7 @@ def check_conda_env(report: Report) -> Check:
     activated = env.activated_conda_prefix
     if env.kind == "conda" and activated and not same_path(activated, env.prefix, report):
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="fail",
             summary=f"conda env '{env.activated_conda_env or activated}' is activated, but "
             f"this Python belongs to '{env.conda_env_name or env.prefix}'",
@@ -249,14 +250,14 @@ def check_conda_env(report: Report) -> Check:
         )
     if env.kind == "conda" and not env.conda_is_base:
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="pass",
             summary=f"conda env '{env.conda_env_name}' is active",
             evidence=evidence,
         )
     if env.kind == "conda":
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="warn",
             summary="the conda base env is active; keep it clean and use a named env",
             evidence=evidence,
@@ -269,7 +270,7 @@ def check_conda_env(report: Report) -> Check:
             else ""
         )
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="fail",
             summary=f"a venv is active, not a conda env{base}",
             evidence=evidence,
@@ -277,7 +278,7 @@ def check_conda_env(report: Report) -> Check:
         )
     if env.kind == "none" and env.activated_conda_prefix:
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="fail",
             summary=f"conda env '{env.activated_conda_env}' is activated, but this "
             "Python does not belong to it",
@@ -289,34 +290,42 @@ def check_conda_env(report: Report) -> Check:
         )
     if env.kind == "none":
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="fail",
             summary="no conda env: this is a system-wide Python",
             evidence=evidence,
             hint=f"Install Miniforge or Miniconda, then {render(CREATE_ENV, shell(report))}",
         )
     return Check(
-        id="conda-env",
+        id=CheckId.CONDA_ENV,
         status="skip",
         summary="the environment could not be read",
         evidence=evidence,
     )
 
 
+def crash_cause(error: str) -> str:
+    """'import torch crashed the process (killed by SIGBUS (last output: ...))' -> the signal."""
+    found = re.search(
+        r"\((killed by [A-Z0-9 ]+|hung for [^)(]+|crashed with [^)(]+|exited [^)(]+)", error
+    )
+    return found.group(1).strip() if found else "it crashed"
+
+
 def check_torch_importable(report: Report) -> Check:
     t = report.torch
     if t.importable:
         return Check(
-            id="torch-importable",
+            id=CheckId.TORCH_IMPORTABLE,
             status="pass",
             summary=f"torch {t.version} imports",
             evidence={"version": t.version, "location": t.location},
         )
     if t.import_error and "crashed the process" in t.import_error:
         return Check(
-            id="torch-importable",
+            id=CheckId.TORCH_IMPORTABLE,
             status="fail",
-            summary=f"torch crashes on import ({t.import_error.rsplit('(', 1)[-1].rstrip(')')}): "
+            summary=f"torch crashes on import ({crash_cause(t.import_error)}): "
             "one of its libraries is truncated or corrupt",
             evidence={"error": t.import_error, "location": report.packages.torch_origin},
             hint="Reinstall torch from scratch (a download cut short or a full disk leaves a "
@@ -324,14 +333,14 @@ def check_torch_importable(report: Report) -> Check:
         )
     if t.import_error and "No module named 'torch'" not in t.import_error:
         return Check(
-            id="torch-importable",
+            id=CheckId.TORCH_IMPORTABLE,
             status="fail",
             summary="torch is installed but fails to import",
             evidence={"error": t.import_error},
             hint=f"Reinstall it in this env: {install_command(report)}",
         )
     return Check(
-        id="torch-importable",
+        id=CheckId.TORCH_IMPORTABLE,
         status="fail",
         summary="torch missing: it is not installed in this env",
         evidence={"error": t.import_error, "python": report.python.executable},
@@ -351,7 +360,7 @@ def check_torch_numpy(report: Report) -> Check | None:
     evidence = {"numpy": t.numpy_version, "torch": t.version, "torch.from_numpy": t.numpy_error}
     if t.numpy_error or any(w in said for w in NUMPY_ABI):
         return Check(
-            id="torch-numpy",
+            id=CheckId.TORCH_NUMPY,
             status="fail",
             summary=f"torch {t.version} was built for NumPy 1 but NumPy {t.numpy_version} is "
             "installed: torch.from_numpy and every numpy hand-off fail",
@@ -360,7 +369,7 @@ def check_torch_numpy(report: Report) -> Check | None:
             f"(or move to a torch built for NumPy 2: {install_command(report)})",
         )
     return Check(
-        id="torch-numpy",
+        id=CheckId.TORCH_NUMPY,
         status="pass",
         summary=f"torch and NumPy {t.numpy_version} exchange arrays",
         evidence=evidence,
@@ -380,13 +389,13 @@ def check_driver_libs(report: Report) -> Check | None:
     )
     if not broken:
         return Check(
-            id="driver-libs",
+            id=CheckId.DRIVER_LIBS,
             status="pass",
             summary="LD_LIBRARY_PATH holds NVIDIA driver libraries, and they work",
             evidence=evidence,
         )
     return Check(
-        id="driver-libs",
+        id=CheckId.DRIVER_LIBS,
         status="fail",
         summary=f"LD_LIBRARY_PATH puts {libs[0]} ahead of the installed driver's own library",
         evidence=evidence,
@@ -412,7 +421,7 @@ def check_torch_cuda_build(report: Report) -> Check:
     }
     if t.cuda:
         return Check(
-            id="torch-cuda-build",
+            id=CheckId.TORCH_CUDA_BUILD,
             status="pass",
             summary=f"torch {t.version} is built with CUDA {t.cuda}",
             evidence=evidence,
@@ -434,7 +443,7 @@ def check_torch_cuda_build(report: Report) -> Check:
         if build is not None:
             hint += f" (or stay with conda: `{conda_install(build)}`)"
     return Check(
-        id="torch-cuda-build",
+        id=CheckId.TORCH_CUDA_BUILD,
         status="fail",
         summary=f"torch {t.version} is {what}",
         evidence=evidence,
@@ -458,7 +467,7 @@ def check_mixed_torch(report: Report) -> Check | None:
     places = list(dict.fromkeys(p.location for p in pip))
     if len(places) > 1:
         return Check(
-            id="no-mixed-torch",
+            id=CheckId.NO_MIXED_TORCH,
             status="fail",
             summary=f"torch is installed {len(places)} times by pip, in {', '.join(places)}; "
             "only the first on sys.path is imported",
@@ -477,7 +486,7 @@ def check_mixed_torch(report: Report) -> Check | None:
     differs = bool(conda_torch and imported and version_tuple(conda_torch.version) != imported)
     if conda_torch and (pip or differs):
         return Check(
-            id="no-mixed-torch",
+            id=CheckId.NO_MIXED_TORCH,
             status="fail",
             summary="torch is installed by both conda and pip; they overwrite each other's files",
             evidence=evidence,
@@ -485,7 +494,7 @@ def check_mixed_torch(report: Report) -> Check | None:
         )
     source = "conda" if conda_torch else "pip"
     return Check(
-        id="no-mixed-torch",
+        id=CheckId.NO_MIXED_TORCH,
         status="pass",
         summary=f"torch is installed once, by {source}",
         evidence=evidence,
@@ -503,7 +512,7 @@ def check_torch_in_env(report: Report) -> Check | None:
     }
     if not p.torch_outside_prefix:
         return Check(
-            id="torch-in-env",
+            id=CheckId.TORCH_IN_ENV,
             status="pass",
             summary="torch comes from the active env",
             evidence=evidence,
@@ -519,7 +528,7 @@ def check_torch_in_env(report: Report) -> Check | None:
     else:
         fix = "remove the outside copy"
     return Check(
-        id="torch-in-env",
+        id=CheckId.TORCH_IN_ENV,
         status="fail",
         summary=f"torch is imported from outside the active env ({origin})",
         evidence=evidence,
@@ -552,14 +561,14 @@ def check_driver_present(report: Report) -> Check:
     if n.available and n.devices:
         names = ", ".join(d.name for d in n.devices)
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="pass",
             summary=f"NVIDIA driver {n.driver_version} sees {len(n.devices)} GPU(s): {names}",
             evidence=evidence,
         )
     if report.torch.cuda_available:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="pass",
             summary="the NVIDIA driver works (torch.cuda.is_available() is True)",
             evidence=evidence,
@@ -567,7 +576,7 @@ def check_driver_present(report: Report) -> Check:
     error = n.error or ""
     if n.available:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="the NVIDIA driver is loaded but reports no GPU",
             evidence=evidence,
@@ -576,7 +585,7 @@ def check_driver_present(report: Report) -> Check:
         )
     if "DriverNotLoaded" in error:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="the NVIDIA driver is installed but not loaded",
             evidence=evidence,
@@ -589,7 +598,7 @@ def check_driver_present(report: Report) -> Check:
         )
     if "LibRmVersionMismatch" in error:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="the driver library and kernel module versions differ "
             "(usually after a driver update without a reboot)",
@@ -598,7 +607,7 @@ def check_driver_present(report: Report) -> Check:
         )
     if "NoPermission" in error:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="no permission to use the NVIDIA device files",
             evidence=evidence,
@@ -608,7 +617,7 @@ def check_driver_present(report: Report) -> Check:
         )
     if "LibraryNotFound" in error or "no NVIDIA driver" in warnings_text(report):
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="no NVIDIA driver found (NVML library missing)",
             evidence=evidence,
@@ -616,14 +625,14 @@ def check_driver_present(report: Report) -> Check:
         )
     if error == "pynvml-missing":
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="skip",
             summary="NVML not queried: nvidia-ml-py is not installed",
             evidence=evidence,
             hint="`python -m pip install nvidia-ml-py`",
         )
     return Check(
-        id="driver-present",
+        id=CheckId.DRIVER_PRESENT,
         status="fail",
         summary=f"NVML cannot talk to the driver ({error or 'unknown error'})",
         evidence=evidence,
@@ -642,7 +651,7 @@ def check_driver_new_enough(report: Report) -> Check:
         if major is not None and found:
             driver_cuda = int(found.group(1))
             return Check(
-                id="driver-new-enough",
+                id=CheckId.DRIVER_NEW_ENOUGH,
                 status="fail",
                 summary=f"the driver supports CUDA {driver_cuda // 1000}.{driver_cuda % 1000 // 10}"
                 f", older than torch's CUDA {report.torch.cuda}",
@@ -650,7 +659,7 @@ def check_driver_new_enough(report: Report) -> Check:
                 hint=driver_update_hint(report, None),
             )
         return Check(
-            id="driver-new-enough",
+            id=CheckId.DRIVER_NEW_ENOUGH,
             status="skip",
             summary="no driver version or no CUDA build to compare",
             evidence={"driver": driver, "torch.version.cuda": report.torch.cuda},
@@ -658,7 +667,7 @@ def check_driver_new_enough(report: Report) -> Check:
     needed = min_driver(major, windows_driver(report))
     if needed is None:
         return Check(
-            id="driver-new-enough",
+            id=CheckId.DRIVER_NEW_ENOUGH,
             status="warn",
             summary=f"no driver table for CUDA {report.torch.cuda}",
             evidence={"driver": driver, "torch.version.cuda": report.torch.cuda},
@@ -671,7 +680,7 @@ def check_driver_new_enough(report: Report) -> Check:
     }
     if version_tuple(driver) >= version_tuple(needed):
         return Check(
-            id="driver-new-enough",
+            id=CheckId.DRIVER_NEW_ENOUGH,
             status="pass",
             summary=f"driver {driver} runs CUDA {major}.x (needs ≥ {needed})",
             evidence=evidence,
@@ -681,7 +690,7 @@ def check_driver_new_enough(report: Report) -> Check:
         # CUDA's forward-compatibility package lets an older (datacenter) driver run a newer
         # runtime; the GPU computed correctly, so the table's minimum is advice, not a blocker.
         return Check(
-            id="driver-new-enough",
+            id=CheckId.DRIVER_NEW_ENOUGH,
             status="warn",
             summary=f"driver {driver} is below the usual minimum {needed} for CUDA "
             f"{major}.x, but CUDA ran correctly (forward compatibility?)",
@@ -689,7 +698,7 @@ def check_driver_new_enough(report: Report) -> Check:
             hint=driver_update_hint(report, needed),
         )
     return Check(
-        id="driver-new-enough",
+        id=CheckId.DRIVER_NEW_ENOUGH,
         status="fail",
         summary=f"driver {driver} is too old for torch's CUDA {report.torch.cuda} "
         f"(needs ≥ {needed})",
@@ -742,7 +751,7 @@ def cvd_hides_all(cvd: str, report: Report) -> bool:
     return True  # "", "-1", "none", "NoDevFiles", a typo
 
 
-def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
+def check_gpu_visible(report: Report, earlier: dict[CheckId, Check]) -> Check:
     t = report.torch
     cvd = report.variables.values.get("CUDA_VISIBLE_DEVICES")
     evidence = {
@@ -757,17 +766,24 @@ def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
         if cvd is not None and len(report.nvml.devices) > t.device_count:
             note = f" (CUDA_VISIBLE_DEVICES={cvd!r} hides the others)"
         return Check(
-            id="gpu-visible",
+            id=CheckId.GPU_VISIBLE,
             status="pass",
             summary=f"torch sees {t.device_count} GPU(s): {names}{note}",
             evidence=evidence,
         )
-    for cause in ("torch-importable", "torch-cuda-build", "driver-present", "driver-new-enough"):
+    for cause in (
+        CheckId.TORCH_IMPORTABLE,
+        CheckId.TORCH_CUDA_BUILD,
+        CheckId.DRIVER_PRESENT,
+        CheckId.DRIVER_NEW_ENOUGH,
+    ):
         if earlier[cause].status == "fail":
-            return Check(id="gpu-visible", status="skip", summary=f"see {cause}", evidence=evidence)
+            return Check(
+                id=CheckId.GPU_VISIBLE, status="skip", summary=f"see {cause}", evidence=evidence
+            )
     if cvd is not None and cvd_hides_all(cvd, report):
         return Check(
-            id="gpu-visible",
+            id=CheckId.GPU_VISIBLE,
             status="fail",
             summary=f"CUDA_VISIBLE_DEVICES={cvd!r} hides every GPU from torch",
             evidence=evidence,
@@ -789,7 +805,7 @@ def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
             "module: `sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm`."
         )
     return Check(
-        id="gpu-visible",
+        id=CheckId.GPU_VISIBLE,
         status="fail",
         summary="the driver sees the GPU but torch does not",
         evidence=evidence,
@@ -802,7 +818,7 @@ def check_arch_supported(report: Report) -> Check:
     devices = capabilities(report)
     if not report.torch.cuda or not archs or not devices:
         return Check(
-            id="arch-supported",
+            id=CheckId.ARCH_SUPPORTED,
             status="skip",
             summary="no CUDA build or no GPU to compare",
             evidence={"arch_list": archs},
@@ -811,7 +827,7 @@ def check_arch_supported(report: Report) -> Check:
     missing = [(n, a, b) for n, a, b in devices if not any(arch_runs(a, b, x) for x in archs)]
     if not missing:
         return Check(
-            id="arch-supported",
+            id=CheckId.ARCH_SUPPORTED,
             status="pass",
             summary="torch has kernels for every GPU's architecture",
             evidence=evidence,
@@ -822,7 +838,7 @@ def check_arch_supported(report: Report) -> Check:
         '("no kernel image is available")'
     )
     return Check(
-        id="arch-supported",
+        id=CheckId.ARCH_SUPPORTED,
         status="fail",
         summary=summary,
         evidence=evidence,
@@ -844,7 +860,9 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
     results = [c for c in report.correctness if c.device == "cuda"]
     if not results:
         return Check(
-            id="cuda-tensor-op", status="skip", summary="no CUDA tensor op was run (no usable GPU)"
+            id=CheckId.CUDA_TENSOR_OP,
+            status="skip",
+            summary="no CUDA tensor op was run (no usable GPU)",
         )
     evidence: dict[str, Any] = {
         c.dtype: (
@@ -858,7 +876,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
     if not bad:
         dtypes = "/".join(c.dtype for c in results)
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="pass",
             summary=f"{dtypes} matmuls on the GPU match a float64 CPU reference",
             evidence=evidence,
@@ -873,7 +891,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
             else install_command(report)
         )
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="fail",
             summary='the GPU has no kernels for this torch ("no kernel image")',
             evidence=evidence,
@@ -881,7 +899,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
         )
     if "out of memory" in error:
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="fail",
             summary="the GPU ran out of memory for a small test matmul",
             evidence=evidence,
@@ -890,7 +908,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
         )
     if "busy or unavailable" in error:
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="fail",
             summary="the GPU is busy or unavailable (exclusive compute mode or in use)",
             evidence=evidence,
@@ -903,7 +921,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
     if first.error and (alloc or "CachingAllocator" in error or "ALLOC_CONF" in error):
         names = ", ".join(alloc) or "PYTORCH_CUDA_ALLOC_CONF"
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="fail",
             summary=f"torch's CUDA allocator rejects its settings ({names}): {first.error}",
             evidence={**evidence, **alloc},
@@ -914,7 +932,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
         )
     if first.error:
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="fail",
             summary=f"a {first.dtype} matmul on the GPU failed: {first.error}",
             evidence=evidence,
@@ -923,7 +941,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
         )
     what = f"a relative error of {first.rel_err:.1e}"
     return Check(
-        id="cuda-tensor-op",
+        id=CheckId.CUDA_TENSOR_OP,
         status="fail",
         summary=f"a {first.dtype} matmul on the GPU gave {what}",
         evidence=evidence,
@@ -934,12 +952,12 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
 
 def check_gpu_beats_cpu(report: Report) -> Check:
     if report.bench is None:
-        return Check(id="gpu-beats-cpu", status="skip", summary="benchmarks were not run")
+        return Check(id=CheckId.GPU_BEATS_CPU, status="skip", summary="benchmarks were not run")
     rates = {(r.name, r.device): r for r in report.bench.results}
     gpu, cpu = rates.get(("matmul-fp32", "cuda")), rates.get(("matmul-fp32", "cpu"))
     if not gpu or not cpu or not gpu.median or not cpu.median:
         reason = gpu.reason if gpu and gpu.reason else "no GPU and CPU matmul timings to compare"
-        return Check(id="gpu-beats-cpu", status="skip", summary=reason)
+        return Check(id=CheckId.GPU_BEATS_CPU, status="skip", summary=reason)
     ratio = gpu.median / cpu.median
     evidence = {
         "gpu fp32 TFLOP/s": round(gpu.median / 1e12, 2),
@@ -948,13 +966,13 @@ def check_gpu_beats_cpu(report: Report) -> Check:
     }
     if ratio >= 1:
         return Check(
-            id="gpu-beats-cpu",
+            id=CheckId.GPU_BEATS_CPU,
             status="pass",
             summary=f"the GPU's fp32 matmul is {ratio:.0f}x the CPU's",
             evidence=evidence,
         )
     return Check(
-        id="gpu-beats-cpu",
+        id=CheckId.GPU_BEATS_CPU,
         status="warn",
         summary=f"the GPU's fp32 matmul is slower than the CPU's ({ratio:.2f}x)",
         evidence=evidence,
@@ -983,7 +1001,7 @@ def check_system_nvcc(report: Report) -> Check:
         )
     else:
         summary = f"system nvcc {nvcc} matches torch's CUDA {torch_cuda}"
-    return Check(id="system-nvcc", status="pass", summary=summary, evidence=evidence)
+    return Check(id=CheckId.SYSTEM_NVCC, status="pass", summary=summary, evidence=evidence)
 
 
 def check_wsl(report: Report) -> Check | None:
@@ -993,7 +1011,7 @@ def check_wsl(report: Report) -> Check | None:
     evidence = {"wsl libcuda": host.wsl_libcuda, "linux driver inside WSL": host.wsl_linux_driver}
     if host.wsl_linux_driver:
         return Check(
-            id="wsl-driver",
+            id=CheckId.WSL_DRIVER,
             status="warn" if report.torch.cuda_available else "fail",
             summary="a Linux NVIDIA driver is installed inside WSL and shadows the Windows one",
             evidence=evidence,
@@ -1002,7 +1020,7 @@ def check_wsl(report: Report) -> Check | None:
         )
     if host.wsl_libcuda is False:
         return Check(
-            id="wsl-driver",
+            id=CheckId.WSL_DRIVER,
             status="fail",
             summary="WSL has no /usr/lib/wsl/lib/libcuda.so: the Windows driver is "
             "missing or too old",
@@ -1010,7 +1028,7 @@ def check_wsl(report: Report) -> Check | None:
             hint=WSL_DRIVER_HINT,
         )
     return Check(
-        id="wsl-driver",
+        id=CheckId.WSL_DRIVER,
         status="pass",
         summary="WSL uses the Windows driver through /usr/lib/wsl/lib",
         evidence=evidence,
@@ -1022,7 +1040,7 @@ def check_wsl(report: Report) -> Check | None:
 
 def judge(report: Report) -> Verdict:
     """Every check, in root-cause order; the first failure whose parents pass is next."""
-    checks: dict[str, Check] = {}
+    checks: dict[CheckId, Check] = {}
 
     def add(check: Check | None) -> None:
         if check is not None:
@@ -1042,10 +1060,10 @@ def judge(report: Report) -> Verdict:
     if report.torch.importable:
         add(check_torch_cuda_build(report))
     else:
-        add(Check(id="torch-cuda-build", status="skip", summary="see torch-importable"))
+        add(Check(id=CheckId.TORCH_CUDA_BUILD, status="skip", summary="see torch-importable"))
     add(check_gpu_visible(report, checks))
     add(check_arch_supported(report))
-    add(check_cuda_tensor_op(report, checks["arch-supported"]))
+    add(check_cuda_tensor_op(report, checks[CheckId.ARCH_SUPPORTED]))
     add(check_gpu_beats_cpu(report))
     add(check_system_nvcc(report))
     ordered = order(list(checks.values()))
@@ -1058,7 +1076,7 @@ def judge(report: Report) -> Verdict:
         objective_met=met,
         checks=ordered,
         next_step=step,
-        summary=verdict_summary(met, judged.get(step or "")),
+        summary=verdict_summary(met, judged.get(step) if step else None),
     )
 
 

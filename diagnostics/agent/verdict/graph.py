@@ -9,27 +9,28 @@ whose parents pass is the next step, and everything below it waits for it.
 
 from __future__ import annotations
 
+from diagnostics.agent.verdict.ids import CheckId
 from diagnostics.agent.verdict.model import Check
 
 # Each check's parents, in root-cause order (the dict's order is the order shown).
-DEPENDS_ON: dict[str, tuple[str, ...]] = {
-    "platform": (),
-    "gpu-present": ("platform",),
-    "wsl-driver": ("gpu-present",),
-    "driver-libs": ("wsl-driver",),
-    "driver-present": ("driver-libs",),
-    "driver-new-enough": ("driver-present",),
-    "conda-env": ("driver-new-enough",),
-    "no-mixed-torch": ("conda-env",),
-    "torch-importable": ("no-mixed-torch",),
-    "torch-in-env": ("torch-importable",),
-    "torch-numpy": ("torch-in-env",),
-    "torch-cuda-build": ("torch-numpy",),
-    "gpu-visible": ("torch-cuda-build",),
-    "arch-supported": ("gpu-visible",),
-    "cuda-tensor-op": ("arch-supported",),
-    "gpu-beats-cpu": ("cuda-tensor-op",),
-    "system-nvcc": ("platform",),
+DEPENDS_ON: dict[CheckId, tuple[CheckId, ...]] = {
+    CheckId.PLATFORM: (),
+    CheckId.GPU_PRESENT: (CheckId.PLATFORM,),
+    CheckId.WSL_DRIVER: (CheckId.GPU_PRESENT,),
+    CheckId.DRIVER_LIBS: (CheckId.WSL_DRIVER,),
+    CheckId.DRIVER_PRESENT: (CheckId.DRIVER_LIBS,),
+    CheckId.DRIVER_NEW_ENOUGH: (CheckId.DRIVER_PRESENT,),
+    CheckId.CONDA_ENV: (CheckId.DRIVER_NEW_ENOUGH,),
+    CheckId.NO_MIXED_TORCH: (CheckId.CONDA_ENV,),
+    CheckId.TORCH_IMPORTABLE: (CheckId.NO_MIXED_TORCH,),
+    CheckId.TORCH_IN_ENV: (CheckId.TORCH_IMPORTABLE,),
+    CheckId.TORCH_NUMPY: (CheckId.TORCH_IN_ENV,),
+    CheckId.TORCH_CUDA_BUILD: (CheckId.TORCH_NUMPY,),
+    CheckId.GPU_VISIBLE: (CheckId.TORCH_CUDA_BUILD,),
+    CheckId.ARCH_SUPPORTED: (CheckId.GPU_VISIBLE,),
+    CheckId.CUDA_TENSOR_OP: (CheckId.ARCH_SUPPORTED,),
+    CheckId.GPU_BEATS_CPU: (CheckId.CUDA_TENSOR_OP,),
+    CheckId.SYSTEM_NVCC: (CheckId.PLATFORM,),
 }
 # Facts about the installed software stand on their own: they are judged (and listed
 # as later steps) even below a failure. Facts about the GPU wait: below a failure
@@ -37,21 +38,21 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
 # the fix is another machine, where the env is judged afresh.
 STANDALONE = frozenset(
     {
-        "conda-env",
-        "no-mixed-torch",
-        "torch-importable",
-        "torch-in-env",
-        "torch-numpy",
-        "torch-cuda-build",
-        "system-nvcc",
+        CheckId.CONDA_ENV,
+        CheckId.NO_MIXED_TORCH,
+        CheckId.TORCH_IMPORTABLE,
+        CheckId.TORCH_IN_ENV,
+        CheckId.TORCH_NUMPY,
+        CheckId.TORCH_CUDA_BUILD,
+        CheckId.SYSTEM_NVCC,
     }
 )
-NO_CUDA_HERE = frozenset({"platform", "gpu-present"})
+NO_CUDA_HERE = frozenset({CheckId.PLATFORM, CheckId.GPU_PRESENT})
 
 
-def present_parents(check_id: str, present: set[str]) -> list[str]:
+def present_parents(check_id: CheckId, present: set[CheckId]) -> list[CheckId]:
     """The nearest ancestors that are in this verdict (absent checks are skipped over)."""
-    found: list[str] = []
+    found: list[CheckId] = []
     for parent in DEPENDS_ON.get(check_id, ()):
         if parent in present:
             found.append(parent)
@@ -60,8 +61,8 @@ def present_parents(check_id: str, present: set[str]) -> list[str]:
     return found
 
 
-def ancestors(check_id: str, present: set[str]) -> set[str]:
-    found: set[str] = set()
+def ancestors(check_id: CheckId, present: set[CheckId]) -> set[CheckId]:
+    found: set[CheckId] = set()
     for parent in present_parents(check_id, present):
         found |= {parent} | ancestors(parent, present)
     return found
@@ -96,7 +97,7 @@ def order(checks: list[Check]) -> list[Check]:
     return result
 
 
-def next_step(checks: list[Check]) -> str | None:
+def next_step(checks: list[Check]) -> CheckId | None:
     """The first failing check whose parents all pass (or don't apply)."""
     for check in checks:
         if check.status == "fail" and check.blocked_by is None:
