@@ -56,11 +56,12 @@ def test_a_new_student_goes_from_sign_up_to_verified(
     page.goto(f"{server}/accounts/signup/")
     problems += audit(page)
     page.get_by_label("Username").fill("newcomer")
+    page.get_by_label("Display name").fill("Nia Newcomer")
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_label("Invite code").fill(klass.invite_code)
     page.get_by_role("button", name="Create account").click()
-    page.get_by_text("Welcome, newcomer!").wait_for()
+    page.get_by_text("Welcome, Nia Newcomer!").wait_for()
     problems += audit(page)
 
     # The module page: the GPU objective carries the set-up checklist, nothing done yet.
