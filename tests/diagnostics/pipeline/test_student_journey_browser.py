@@ -239,3 +239,35 @@ def test_the_tick_square_opens_the_tick_form_without_javascript(
     row.get_by_role("link", name=re.compile("^Tick off")).click()
     assert row.locator(f"#objective-{objective.pk}-scale").is_visible()
     context.close()
+
+
+def test_every_student_page_passes_axe_and_fits_a_phone(
+    journey_page, live_server, client, student, token, klass, module
+):
+    """The pages a student sees, anonymous and logged in, with a needs-work and a
+    verified report on file: no serious axe violation at 1280 or 390 px, no sideways scroll."""
+    page, server = journey_page, live_server.url
+    reports = []
+    for name in ("conda_cpuonly", "h100_ok"):
+        report = json.loads((H100.parent / f"{name}.json").read_text())
+        report["created_at"] = datetime.now(timezone.utc).isoformat()
+        post_report(server, token, report, None)
+        reports.append(report["report_id"])
+    problems = []
+    for path in ("/", "/accounts/login/", "/accounts/signup/"):
+        page.goto(server + path)
+        problems += audit(page)
+    client.force_login(student)
+    cookie = client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": cookie, "url": server}])
+    for path in (
+        "/",
+        "/modules/",
+        "/join/",
+        f"/modules/{module.slug}/",
+        "/gpu/",
+        *(f"/gpu/reports/{r}" for r in reports),
+    ):
+        page.goto(server + path)
+        problems += audit(page)
+    assert not problems, "\n".join(problems)
