@@ -151,10 +151,15 @@
     if (event.target.closest(".gpu-panel")) copied = true;
   });
 
+  // A poll skips its beat while the tab is hidden, or while the student is filling in
+  // the tick form of the row it would refresh (the refresh would drop what they typed).
   document.addEventListener("htmx:confirm", function (event) {
-    if (document.hidden && event.target.closest(".gpu-panel") && event.detail.verb === "get") {
-      event.preventDefault();
-    }
+    var panel = event.target.closest(".gpu-panel");
+    if (!panel || event.detail.verb !== "get") return;
+    var row = panel.closest(".objective");
+    var active = document.activeElement;
+    var typing = row && active && row.contains(active) && active.closest("form.assess, .assess");
+    if (document.hidden || typing) event.preventDefault();
   });
 
   document.addEventListener("DOMContentLoaded", function () { showCopyButtons(document); });
