@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class WorkerToken(models.Model):
@@ -85,6 +86,12 @@ class CheckRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+    @property
+    def is_pending(self) -> bool:
+        """Active and not yet past its deadline. Beat's sweep records an overdue run as
+        expired or lost; until then, pages already show it as over (a GET never writes)."""
+        return self.is_active and self.deadline > timezone.now()
 
 
 class Report(models.Model):
