@@ -51,9 +51,8 @@ from learning.models import (
 )
 from learning.selectors import objective_rows
 
-# The state filter: a status, or "returned", which a cell of any status can also be.
-RETURNED = "returned"
-STATES = {**dict(Status.choices), RETURNED: "Returned by an instructor"}
+# The state filter: students with at least one objective in that status.
+STATES = dict(Status.choices)
 SORTS = {
     "name": "Name",
     "progress": "Least progress first",
@@ -128,7 +127,7 @@ class StudentRow:
 
     @property
     def states(self) -> set[str]:
-        return {c.status for c in self.cells} | ({RETURNED} if self.returned else set())
+        return {c.status for c in self.cells}
 
     @property
     def returned(self) -> bool:
@@ -403,7 +402,11 @@ def _cell(
     current = bool(review and assessed and reviewed_since)
     return Cell(
         objective_id=objective_id,
-        status=status_of(evidence=evidence, self_assessed=bool(assessed)),
+        status=status_of(
+            evidence=evidence,
+            self_assessed=bool(assessed),
+            returned=current and review == ObjectiveProgress.Review.RETURNED,
+        ),
         confidence=confidence if assessed else None,
         returned=current and review == ObjectiveProgress.Review.RETURNED,
         confirmed=current and review == ObjectiveProgress.Review.CONFIRMED,
@@ -510,7 +513,9 @@ def stuck_longest(students: list[StudentRow], *, limit: int = 10) -> list[Studen
 
 
 def state_counts(students: list[StudentRow]) -> dict[Status, int]:
-    counts = Counter(c.status for s in students for c in s.cells)
+    """Students, not cells: how many have at least one objective in each status
+    (what the state filter then shows)."""
+    counts = Counter(status for s in students for status in s.states)
     return {status: counts.get(status, 0) for status in Status}
 
 

@@ -25,6 +25,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every browser test is slow, also one whose module forgets to say so (`-m "not slow"`)."""
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """As healthchecks does: the default hasher costs more than half the suite."""

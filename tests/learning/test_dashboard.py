@@ -153,7 +153,8 @@ def test_a_returned_self_assessment_shows_and_filters(
     objective_review(reviewer=instructor, progress=progress, decision="returned", comment="Why?")
     html = teacher_client.get(dashboard_url(class_data, state="returned")).content.decode()
     assert rows(html) == [str(other_student.pk)]
-    assert "↩ returned" in html
+    assert '<span aria-hidden="true">↩</span> Returned' in html
+    assert "Returned: action needed: 1 student" in html
 
 
 def test_hostile_names_and_reflections_are_escaped(teacher_client, klass, module, student):
@@ -222,7 +223,12 @@ def _untick(class_data, module, student, other_student):
 
 def _review(class_data, module, student, other_student):
     progress = ObjectiveProgress.objects.get(student=student, objective=objective(module, 0))
-    objective_review(reviewer=class_data.instructors.get(), progress=progress, decision="confirmed")
+    objective_review(
+        reviewer=class_data.instructors.get(),
+        progress=progress,
+        decision="returned",
+        comment="Show the GPU in torch first.",
+    )
 
 
 def _report(class_data, module, student, other_student):
