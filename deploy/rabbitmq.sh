@@ -7,8 +7,9 @@
 #   vhost "students" - one durable queue per student, declared by the server;
 #   vhost "server"   - the server's own Celery queues, pub/sub and remote control;
 #   user "server"    - the only user RabbitMQ itself knows (internal backend): all
-#                      rights on both vhosts, tag "monitoring" for the management
-#                      API (it closes revoked workers' connections);
+#                      rights on both vhosts, and tag "administrator" for the
+#                      management API (closing another user's connection, which
+#                      revocation does, takes that tag); it never leaves the server;
 #   every other user - a student's worker, checked by the Django server's
 #                      /internal/broker/ endpoints (rabbitmq_auth_backend_http,
 #                      behind rabbitmq_auth_backend_cache): it may only read its
@@ -46,9 +47,11 @@ management.tcp.port = ${MANAGEMENT_PORT:-15672}
 load_definitions = $dir/definitions.json
 # Users RabbitMQ knows (the server) first, then students' workers through Django.
 auth_backends.1 = internal
-auth_backends.2 = cache
-auth_cache.cached_backend = http
-auth_cache.cache_ttl = $cache_ttl_ms
+$(if [ "$cache_ttl_ms" -gt 0 ]; then
+  printf 'auth_backends.2 = cache\nauth_cache.cached_backend = http\nauth_cache.cache_ttl = %s' "$cache_ttl_ms"
+else
+  echo "auth_backends.2 = http"  # no cache: every question goes to Django (perf comparison)
+fi)
 auth_http.http_method = post
 auth_http.user_path = $auth_base/user
 auth_http.vhost_path = $auth_base/vhost
@@ -93,7 +96,7 @@ cat >"$dir/definitions.json" <<JSON
       "name": "server",
       "password_hash": "$(password_hash "$RABBITMQ_SERVER_PASSWORD")",
       "hashing_algorithm": "rabbit_password_hashing_sha256",
-      "tags": "monitoring"
+      "tags": "administrator"
     }
   ],
   "vhosts": [{"name": "students"}, {"name": "server"}],

@@ -157,9 +157,11 @@ def _enqueue(*, run_id: int, mode: str, queue: str) -> None:
                 # No one takes it after the run's deadline; the sweep expires it.
                 expires=settings.DIAGNOSTICS_QUEUE_TIMEOUT,
             )
-    except MessageNacked:
-        _enqueue_failed(run_id, CheckRun.Reason.QUEUE_FULL, "the student's queue is full")
     except broker.UNREACHABLE as exc:
+        # kombu wraps the broker's nack (a full queue refusing the run) in its OperationalError.
+        if isinstance(exc.__cause__ or exc.__context__, MessageNacked):
+            _enqueue_failed(run_id, CheckRun.Reason.QUEUE_FULL, "the student's queue is full")
+            return
         log.warning("enqueue of run %s failed: %s", run_id, exc)
         _enqueue_failed(run_id, CheckRun.Reason.BROKER_DOWN, str(exc))
 

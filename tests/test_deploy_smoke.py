@@ -247,7 +247,7 @@ def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db,
     node.wait_ready()
     conf = (node.dir / "conf" / "rabbitmq.conf").read_text()
     assert "auth_cache.cache_ttl = 30000" in conf
-    assert node.ctl("list_users").split("\n")[2:] == ["server\t[monitoring]", ""]  # no guest
+    assert node.ctl("list_users").split("\n")[2:] == ["server\t[administrator]", ""]  # no guest
     plugins = (node.dir / "conf" / "enabled_plugins").read_text()
     for plugin in (
         "rabbitmq_management",
