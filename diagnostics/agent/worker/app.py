@@ -8,7 +8,9 @@ Celery time limits; the subprocess timeout is the hard limit that fires.
 from __future__ import annotations
 
 import logging
+import os
 import platform
+import signal
 import socket
 import ssl
 import sys
@@ -22,7 +24,7 @@ from kombu import Queue
 
 from diagnostics.agent import __version__
 from diagnostics.agent.worker import poster, runner
-from diagnostics.agent.worker.client import ApiClient, TransientError, with_backoff
+from diagnostics.agent.worker.client import ApiClient, ApiError, TransientError, with_backoff
 from diagnostics.agent.worker.protocol import RUN_TASK
 from diagnostics.agent.worker.spool import Spool, SpoolError
 
@@ -146,7 +148,7 @@ def execute_run(
         outcome = runner.run_check(
             mode, timeout, python=settings.python, command=settings.check_command
         )
-        log.info("run %s: the check %s in %.1f s", run_id, outcome.outcome, outcome.seconds)
+        log.info("run %s: the check %s in %.2f s", run_id, outcome.outcome, outcome.seconds)
         body = poster.submission_body(outcome.report, run_id, outcome.outcome, outcome.detail)
         try:
             path = poster.spool_submission(spool, body)
@@ -179,9 +181,24 @@ def heartbeat_loop(
             )
             if spool.pending() and settings.state["state"] != "running":
                 poster.flush(client, spool)
+        except ApiError as exc:
+            if exc.status == 401:
+                _stop_revoked()
+                return
+            log.warning("heartbeat failed: %s", exc)
         except Exception as exc:  # noqa: BLE001 - the heartbeat thread must outlive any error
             log.warning("heartbeat failed: %s", exc)
         stop.wait(interval)
+
+
+def _stop_revoked() -> None:
+    """The token was revoked or replaced: the broker refuses it too, so stop for good."""
+    log.error(
+        "the server no longer accepts this worker's token (revoked, or replaced by a new "
+        "one): stopping. Create a token on your GPU page and start the worker with it."
+    )
+    # Celery's warm shutdown: a check that is running finishes first.
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def start(settings: WorkerSettings) -> int:

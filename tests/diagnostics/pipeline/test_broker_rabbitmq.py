@@ -254,6 +254,9 @@ def test_revoking_a_token_on_the_gpu_page_closes_its_connection_and_refuses_it(
     # Once RabbitMQ's auth cache forgets the token (2 s here, 30 s in production),
     # every log-in with it is refused.
     wait_for(lambda: _login_refused(alice), 30, "the revoked token's log-in to be refused")
+    # The worker hears it from the API as well, says what to do, and stops.
+    assert wait_for(lambda: worker.proc.poll() is not None, 60, "the worker to stop") is True
+    assert "Create a token on your GPU page" in worker.output()
     assert not alice.connections()
 
 
