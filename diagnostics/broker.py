@@ -50,6 +50,15 @@ def student_broker_url() -> str:
     return settings.DIAGNOSTICS_STUDENT_BROKER_URL or settings.CELERY_BROKER_URL
 
 
+def publish_settings(url: str) -> tuple[dict, dict]:
+    """Transport options and message properties for publishing a student's run."""
+    if not is_rabbitmq(url):
+        return dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS), {}
+    # RabbitMQ confirms each run it stored and nacks one a full queue refused; it
+    # also checks that a message's user_id is the user who published it.
+    return {"confirm_publish": True}, {"user_id": urlsplit(url).username}
+
+
 def student_queue(name: str) -> Queue | str:
     """The queue a student's runs go to. On RabbitMQ: durable, on the default
     exchange, holding at most DIAGNOSTICS_QUEUE_MAX_LENGTH runs (more are refused)

@@ -88,7 +88,7 @@ def broker_disconnect_revoked() -> int:
     """Close every connection in the students' vhost that no active worker token owns."""
     if not broker.management_enabled():
         return 0
-    server_user = urlsplit(settings.DIAGNOSTICS_STUDENT_BROKER_URL).username
+    server_user = urlsplit(broker.student_broker_url()).username
     connections = [c for c in broker.worker_connections() if c.get("user") != server_user]
     token_ids = {broker.token_id_of(str(c.get("user", ""))) for c in connections}
     active = set(
@@ -139,10 +139,7 @@ def _enqueue(*, run_id: int, mode: str, queue: str) -> None:
     # Django's settings name the broker (Celery's own conf prefers the
     # environment variable, which settings may override).
     broker_url = broker.student_broker_url()
-    options = dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
-    if broker.is_rabbitmq(broker_url):
-        # RabbitMQ confirms each run it stored, and nacks one its full queue refused.
-        options = {"confirm_publish": True}
+    options, properties = broker.publish_settings(broker_url)
     try:
         # A fresh connection with no publish retries: a click must fail fast
         # and visibly when the broker is down, not hang the request.
@@ -156,6 +153,7 @@ def _enqueue(*, run_id: int, mode: str, queue: str) -> None:
                 retry=False,
                 # No one takes it after the run's deadline; the sweep expires it.
                 expires=settings.DIAGNOSTICS_QUEUE_TIMEOUT,
+                **properties,
             )
     except broker.UNREACHABLE as exc:
         # kombu wraps the broker's nack (a full queue refusing the run) in its OperationalError.

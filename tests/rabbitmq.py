@@ -160,12 +160,13 @@ class PrivateNode:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stderr or result.stdout}")
         return result.stdout
 
-    def management(self, path: str) -> object:
+    def management(self, path: str, user: str = "server", password: str | None = None):
         import json
         import urllib.request
 
         request = urllib.request.Request(f"http://127.0.0.1:{self.management_port}/api{path}")
-        request.add_header("Authorization", _basic("server", self.server_password))
+        password = self.server_password if password is None else password
+        request.add_header("Authorization", _basic(user, password))
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 

@@ -12,6 +12,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import urllib.error
 from pathlib import Path
 
 import amqp
@@ -138,6 +139,10 @@ def test_a_student_cannot_open_the_servers_vhost_or_log_in_with_anything_else(al
         alice.connect(vhost="server")
     with pytest.raises(NotAllowed):
         alice.connect(vhost="/")
+    # No management tag: the management API refuses A's credential.
+    with pytest.raises(urllib.error.HTTPError) as refused_api:
+        alice.node.management("/overview", user=alice.login, password=alice.token)
+    assert refused_api.value.code == 401
     for password in ("", "garbage", bob.token, alice.token + "x"):
         with pytest.raises(AccessRefused):
             alice.connect(password=password)
@@ -308,6 +313,7 @@ def test_the_server_declares_durable_bounded_queues_and_publishes_persistent_run
         )
         assert message.delivery_info["exchange"] == ""
         assert message.properties["delivery_mode"] == 2  # persistent
+        assert message.properties["user_id"] == "server"  # RabbitMQ checked who published it
         assert message.headers["task"] == "torchready.run_check"
         assert f'"run_id": {run.pk}' in message.body
         conn.default_channel.basic_reject(message.delivery_tag, requeue=True)
