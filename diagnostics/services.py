@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from diagnostics.agent.report import Report as ProbeReport
+from diagnostics.agent.verdict.ids import Verifier
 from diagnostics.agent.worker.protocol import RUN_TASK
 
 from . import broker
@@ -24,7 +25,6 @@ from .summary import report_summary
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "trw_"
-GPU_VERIFIER = "gpu-env"
 
 
 def hash_token(raw: str) -> str:
@@ -323,7 +323,7 @@ def _evidence_apply(*, student: AbstractBaseUser, report: Report) -> None:
         else ObjectiveProgress.Evidence.NEEDS_WORK
     )
     summary = evidence_summary(verdict=report.verdict, met=report.objective_met)
-    objectives = Objective.objects.filter(verifier=GPU_VERIFIER, archived_at__isnull=True)
+    objectives = Objective.objects.filter(verifier=Verifier.GPU_ENV, archived_at__isnull=True)
     for objective in objectives:
         ObjectiveProgress.objects.update_or_create(
             student=student,

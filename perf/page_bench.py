@@ -72,7 +72,7 @@ def main() -> None:
         print(f"{'page':<14} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'p50/trivial':>12}")
         for name, url in (
             ("trivial", "/bench/trivial/"),
-            ("my modules", "/"),
+            ("my modules", "/modules/"),
             ("module page", f"/modules/{module.slug}/"),
         ):
             p50, p95, queries = trivial if name == "trivial" else timed(client, url, args.repeats)

@@ -152,7 +152,8 @@ def test_a_returned_self_assessment_shows_and_filters(
     objective_review(reviewer=instructor, progress=progress, decision="returned", comment="Why?")
     html = teacher_client.get(dashboard_url(class_data, state="returned")).content.decode()
     assert rows(html) == [str(other_student.pk)]
-    assert "↩ returned" in html
+    assert '<span aria-hidden="true">↩</span> Returned' in html
+    assert "Returned: action needed: 1 student" in html
 
 
 def test_hostile_names_and_reflections_are_escaped(teacher_client, klass, module, student):
