@@ -114,9 +114,10 @@ export RABBITMQ_CONFIG_FILES="$dir/conf.d"
 export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
 if [ "$(id -u)" = 0 ]; then
   chown -R rabbitmq:rabbitmq "$dir"
-  # The official image's entrypoint has gosu; Debian's rabbitmq-server drops to rabbitmq itself.
-  if command -v gosu >/dev/null; then
-    exec gosu rabbitmq rabbitmq-server
-  fi
+fi
+# In the official image its entrypoint fixes the data folder's owner and drops to
+# the rabbitmq user; Debian's rabbitmq-server drops to that user by itself.
+if command -v docker-entrypoint.sh >/dev/null; then
+  exec docker-entrypoint.sh rabbitmq-server
 fi
 exec rabbitmq-server

@@ -193,12 +193,16 @@ def heartbeat_loop(
 
 def _stop_revoked() -> None:
     """The token was revoked or replaced: the broker refuses it too, so stop for good."""
+    _say_revoked()
+    # Celery's warm shutdown: a check that is running finishes first.
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _say_revoked() -> None:
     log.error(
         "the server no longer accepts this worker's token (revoked, or replaced by a new "
         "one): stopping. Create a token on your GPU page and start the worker with it."
     )
-    # Celery's warm shutdown: a check that is running finishes first.
-    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def start(settings: WorkerSettings) -> int:
@@ -252,7 +256,22 @@ def start(settings: WorkerSettings) -> int:
         )
     finally:
         stop.set()
+    # The broker refuses a revoked token too, which can stop Celery before the
+    # heartbeat hears it: say why in words rather than leave a traceback.
+    if _token_refused(settings):
+        _say_revoked()
+        return 2
     return 0
+
+
+def _token_refused(settings: WorkerSettings) -> bool:
+    try:
+        ApiClient(settings.server, settings.token, timeout=5).config()
+    except ApiError as exc:
+        return exc.status == 401
+    except TransientError:
+        return False
+    return False
 
 
 def _broker_label(url: str) -> str:

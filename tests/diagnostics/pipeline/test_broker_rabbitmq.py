@@ -392,6 +392,6 @@ def test_a_run_that_kills_its_worker_twice_is_failed_with_the_reason(
     ), third.output()
     assert "stopped twice" in run.detail
     # Not a third time: the third worker skipped it and takes the next click.
-    assert "not queued any more" in third.output()
+    wait_for(lambda: "not queued any more" in third.output(), 30, "the third worker to skip it")
     assert wait_final(click_run(client, alice.user), third).state == CheckRun.State.POSTED
     assert selectors.worker_online(token=selectors.token_current(student=alice.user))
