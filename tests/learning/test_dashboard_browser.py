@@ -4,8 +4,11 @@ self-assessment with a comment; the student then sees the comment on their modul
 import re
 
 import pytest
+from django.utils import timezone
 
+from diagnostics.agent.verdict.ids import Verifier
 from learning.models import ObjectiveProgress
+from learning.services.evidence import evidence_record
 from learning.services.progress import objective_self_assess
 from tests.conftest import PASSWORD
 from tests.learning.dashboard_data import FAILING, PASSING, add_reports
@@ -88,9 +91,8 @@ def test_the_matrix_updates_live_and_leaves_the_filter_form_alone(
     assert bob.locator(".cell--verified").count() == 1
 
     # bob's next report fails: the evidence turns to needs work while the page is open.
-    gpu = module.objectives.get(order=0)
-    ObjectiveProgress.objects.filter(student=other_student, objective=gpu).update(
-        evidence="needs_work"
+    evidence_record(
+        student=other_student, verifier=Verifier.GPU_ENV, met=False, at=timezone.now(), summary=""
     )
     bob.locator(".cell--needs_work").wait_for(timeout=12_000)
     assert page.evaluate("document.getElementById('filters').dataset.marker") == "kept"
