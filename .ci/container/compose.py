@@ -1,0 +1,282 @@
+"""Runs docker-compose.yml's services with `docker run`, read from the file itself.
+
+No compose plugin is installable here, so this does the part of `docker compose
+up` the deployment uses: variable interpolation from .env, env_file,
+environment, command, working_dir, user, read_only, tmpfs, named and bind
+volumes, healthcheck, and depends_on with its three conditions. The one override
+is the network: every container uses host networking (this machine allows
+loopback traffic only), so each service's host name points at 127.0.0.1 and
+each listening service is moved to a free loopback port through the variable
+its own image or script reads (`PORTS`); URLs naming "service:port" follow it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from engine import LABEL, Engine, log
+
+# Service -> (the port it listens on in the compose network, the variable that moves it).
+PORTS = {
+    "db": (5432, "PGPORT"),
+    "redis": (6379, "REDIS_PORT"),
+    "web": (8000, "GUNICORN_BIND"),
+}
+FAILURE = re.compile(r"\bERROR\b|Traceback \(most recent call last\)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def interpolate(value, variables: dict[str, str]):
+    """Compose's $$, ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, variables) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, op, arg = re.fullmatch(r"(\w+)(:?[-?])?(.*)", match.group(1), re.S).groups()
+        current = variables.get(name)
+        unset = current is None or (op or "").startswith(":") and current == ""
+        if op in ("-", ":-"):
+            return arg if unset else current
+        if op in ("?", ":?") and unset:
+            raise KeyError(f"{name}: {arg}")
+        return current or ""
+
+    return re.sub(r"\$\$|\$\{([^}]+)\}", one, value)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    pairs = (
+        line.split("=", 1)
+        for line in path.read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def as_dict(environment) -> dict[str, str]:
+    if isinstance(environment, list):
+        return dict(item.split("=", 1) for item in environment)
+    return {k: "" if v is None else str(v) for k, v in (environment or {}).items()}
+
+
+@dataclass
+class Stack:
+    """One deployment: a project name (prefix of its containers and volumes), the
+    folder it is deployed from (its docker-compose.yml, .env and bind mounts) and
+    the tag its built services run."""
+
+    engine: Engine
+    project: str
+    source: Path
+    env_file: Path
+    image: str = "torchready:latest"
+    ports: dict[str, int] = field(default_factory=dict)
+    services: dict = field(init=False)
+    volumes: dict = field(init=False)
+    waited: set = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        raw = yaml.safe_load((self.source / "docker-compose.yml").read_text())
+        compose = interpolate(raw, read_env_file(self.env_file))
+        self.services = compose["services"]
+        self.volumes = compose.get("volumes") or {}
+        for name in self.services:
+            if name in PORTS and name not in self.ports:
+                self.ports[name] = free_port()
+
+    # --- names and addresses ---------------------------------------------------
+    def container(self, name: str) -> str:
+        return f"{self.project}-{name}"
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['web']}"
+
+    def environment(self, name: str) -> dict[str, str]:
+        env = as_dict(self.services[name].get("environment"))
+        for other, port in self.ports.items():
+            inside, variable = PORTS[other]
+            env = {k: v.replace(f"@{other}:{inside}/", f"@{other}:{port}/") for k, v in env.items()}
+            if other == name:
+                env[variable] = f"127.0.0.1:{port}" if variable == "GUNICORN_BIND" else str(port)
+        return env
+
+    # --- docker run ------------------------------------------------------------
+    def run_args(
+        self, name: str, *, command: list[str] | None = None, env=None, one_off: bool = False
+    ) -> list[str]:
+        spec = self.services[name]
+        args = ["--network", "host", "--label", f"{LABEL}={self.project}"]
+        args += [f"--add-host={other}:127.0.0.1" for other in self.services]
+        if spec.get("env_file"):
+            args += ["--env-file", str(self.env_file)]
+        for key, value in {**self.environment(name), **(env or {})}.items():
+            args += ["-e", f"{key}={value}"]
+        for volume in spec.get("volumes") or []:
+            args += ["-v", self.volume(volume)]
+        if spec.get("working_dir"):
+            args += ["-w", spec["working_dir"]]
+        if spec.get("user"):
+            args += ["-u", str(spec["user"])]
+        if spec.get("read_only"):
+            args.append("--read-only")
+        for tmpfs in spec.get("tmpfs") or []:
+            args += ["--tmpfs", tmpfs]
+        if not one_off:
+            args += self.health_args(spec.get("healthcheck"))
+        image = self.image if spec.get("build") else spec["image"]
+        return [*args, image, *(command or spec.get("command") or [])]
+
+    def volume(self, entry: str) -> str:
+        source, _, target = entry.partition(":")
+        if source.startswith((".", "/")):
+            source = str((self.source / source).resolve())
+        else:
+            source = f"{self.project}_{source}"
+        return f"{source}:{target}"
+
+    @staticmethod
+    def health_args(check: dict | None) -> list[str]:
+        if not check:
+            return []
+        args = ["--health-cmd", _shell(check["test"])]
+        for key in ("interval", "timeout", "retries", "start_period"):
+            if key in check:
+                args.append(f"--health-{key.replace('_', '-')}={check[key]}")
+        return args
+
+    def create_volumes(self) -> None:
+        for name in self.volumes:
+            self.engine(
+                "volume", "create", "--label", f"{LABEL}={self.project}", f"{self.project}_{name}"
+            )
+
+    def start(self, name: str) -> None:
+        self.engine("rm", "-f", self.container(name), check=False)
+        self.engine("run", "-d", "--name", self.container(name), *self.run_args(name))
+
+    def run(self, name: str, command: list[str], *, env=None, stdin: str | None = None) -> str:
+        """`docker compose run --rm <name> <command>`: a one-off container of the service."""
+        args = self.run_args(name, command=command, env=env, one_off=True)
+        result = self.engine("run", "--rm", "-i", *args, input=stdin, check=False)
+        if result.returncode:
+            raise RuntimeError(
+                f"{name} {command} exited {result.returncode}:\n{result.stdout}{result.stderr}"
+            )
+        return result.stdout
+
+    def exec(self, name: str, *command: str, **kwargs) -> subprocess.CompletedProcess:
+        """`docker compose exec -T <name> <command>`."""
+        return self.engine("exec", "-i", self.container(name), *command, **kwargs)
+
+    # --- up and down -----------------------------------------------------------
+    def up(self, only: list[str] | None = None) -> None:
+        """Start services in depends_on order, waiting on each condition, as compose does."""
+        self.create_volumes()
+        started: set[str] = set()
+
+        def bring(name: str) -> None:
+            if name in started:
+                return
+            depends = self.services[name].get("depends_on") or {}
+            if isinstance(depends, list):
+                depends = {d: {"condition": "service_started"} for d in depends}
+            for dependency, rule in depends.items():
+                bring(dependency)
+                self.wait(dependency, rule.get("condition", "service_started"))
+            self.start(name)
+            started.add(name)
+
+        for name in only or self.services:
+            bring(name)
+        for name in started:
+            if self.services[name].get("healthcheck"):
+                self.wait(name, "service_healthy")
+
+    def wait(self, name: str, condition: str, timeout: float = 180) -> None:
+        if (name, condition) in self.waited or condition == "service_started":
+            return
+        if condition == "service_completed_successfully":
+            code = self.engine("wait", self.container(name), timeout=timeout).stdout.strip()
+            if code != "0":
+                raise RuntimeError(f"{name} exited {code}:\n{self.logs(name)[-4000:]}")
+        elif condition == "service_healthy":
+            self.wait_healthy(name, timeout)
+        self.waited.add((name, condition))
+
+    def wait_healthy(self, name: str, timeout: float) -> None:
+        """Runs the service's own health test (as Docker would) until it passes.
+
+        Docker's first check comes only after `interval` (60 s for the worker), so
+        waiting on it would measure the interval, not the service."""
+        test = self.services[name]["healthcheck"]["test"]
+        argv = ["sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.engine("inspect", "-f", "{{.State.Status}}", self.container(name)).stdout
+            if state.strip() != "running":
+                raise RuntimeError(f"{name} is {state.strip()}:\n{self.logs(name)[-4000:]}")
+            if self.engine("exec", self.container(name), *argv, check=False).returncode == 0:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"{name} not healthy after {timeout} s:\n{self.logs(name)[-4000:]}")
+
+    def logs(self, name: str) -> str:
+        result = self.engine("logs", self.container(name), check=False)
+        return result.stdout + result.stderr
+
+    def containers(self) -> list[str]:
+        names = self.engine(
+            "ps", "-a", "--filter", f"label={LABEL}={self.project}", "--format", "{{.Names}}"
+        )
+        return names.stdout.split()
+
+    def failures(self) -> list[str]:
+        """Every ERROR or traceback line in every container's log."""
+        found = []
+        for container in self.containers():
+            text = self.engine("logs", container, check=False)
+            for line in (text.stdout + text.stderr).splitlines():
+                if FAILURE.search(line):
+                    found.append(f"{container}: {line}")
+        return found
+
+    def stop(self, *names: str) -> None:
+        targets = [self.container(n) for n in names] if names else self.containers()
+        if targets:
+            self.engine("stop", "-t", "30", *targets, check=False)
+
+    def down(self, volumes: bool = False) -> None:
+        containers = self.containers()
+        if containers:
+            self.engine("rm", "-f", *containers, check=False)
+        if volumes:
+            for name in self.volumes:
+                self.engine("volume", "rm", "-f", f"{self.project}_{name}", check=False)
+        self.waited.clear()
+        log(f"{self.project}: down{' with its volumes' if volumes else ''}")
+
+
+def _shell(test: list[str] | str) -> str:
+    if isinstance(test, str):
+        return test
+    if test[0] == "CMD-SHELL":
+        return test[1]
+    return shlex.join(test[1:])
