@@ -60,6 +60,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "diagnostics:report_detail": ("GET", {"anonymous": LOGIN, "student": 200, "*": 404}),
     # Students install the worker with pip, which has no session.
     "diagnostics:worker_wheel": ("GET", {"*": 200}),
+    # RabbitMQ's questions about workers' log-ins: only the broker, with the shared
+    # secret, gets an answer; to everyone else the path does not exist.
+    "diagnostics:broker_auth": ("POST", {"*": 404}),
     # The admin's own pages; its model pages follow admin_expected() below.
     "admin:index": ("GET", {"instructor": 200, "other_instructor": 200, "*": 302}),
     "admin:login": ("GET", {"instructor": 302, "other_instructor": 302, "*": 200}),
@@ -156,6 +159,7 @@ def world(make_user, module, settings, tmp_path):
         "run_id": run.pk,
         "report_id": report.report_id,
         "filename": packaging.wheel_filename(),
+        "kind": "user",
     }
     admin_objects = {
         "module": module.pk,

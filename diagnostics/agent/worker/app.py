@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import platform
 import socket
+import ssl
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from celery import Celery
+from kombu import Queue
 
 from diagnostics.agent import __version__
 from diagnostics.agent.worker import poster, runner
@@ -37,21 +40,43 @@ class WorkerSettings:
     state: dict = field(default_factory=lambda: {"state": "starting"})
 
 
+def broker_url(config: dict, token: str) -> str:
+    """The broker URL from the server, with this worker's own credential when it asks for one.
+
+    On RabbitMQ the user name is the worker id the server gives and the password
+    is the worker token, so the broker accepts exactly the tokens the server does.
+    """
+    url = config["broker_url"]
+    login = config.get("broker_login")
+    if not login:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{quote(login, safe='')}:{quote(token, safe='')}@{rest}"
+
+
 def make_app(config: dict, settings: WorkerSettings, client: ApiClient, spool: Spool) -> Celery:
     app = Celery("torchready-worker", set_as_current=True)
     timeout = float(config.get("check_timeout", 120))
     options = dict(config.get("broker_transport_options") or {})
-    if config["broker_url"].startswith("filesystem://"):
+    url = broker_url(config, settings.token)
+    if url.startswith("filesystem://"):
         # The filesystem broker is polled (kombu's default: every second); a
         # folder listing five times a second keeps a click's latency down.
         options.setdefault("polling_interval", 0.2)
+    amqp = url.startswith(("amqp://", "amqps://"))
     app.conf.update(
-        broker_url=config["broker_url"],
+        broker_url=url,
         # Celery prefers a CELERY_BROKER_URL in the environment over broker_url;
         # the read and write URLs pin the server's broker whatever the env says.
-        broker_read_url=config["broker_url"],
-        broker_write_url=config["broker_url"],
+        broker_read_url=url,
+        broker_write_url=url,
         broker_transport_options=options,
+        # amqps: the server's certificate must be valid for its host name.
+        broker_use_ssl=(
+            {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": None}
+            if url.startswith("amqps://")
+            else False
+        ),
         broker_connection_retry_on_startup=True,
         accept_content=["json"],
         task_serializer="json",
@@ -64,6 +89,10 @@ def make_app(config: dict, settings: WorkerSettings, client: ApiClient, spool: S
         worker_enable_remote_control=False,
         task_default_queue=config["queue"],
     )
+    if amqp:
+        # The server declares the queue; a student's worker may only read from it
+        # (RabbitMQ refuses it configure and write), so it declares nothing.
+        app.conf.task_queues = [Queue(config["queue"], no_declare=True)]
 
     @app.task(
         name=RUN_TASK,
@@ -79,16 +108,32 @@ def make_app(config: dict, settings: WorkerSettings, client: ApiClient, spool: S
         max_retries=5,
     )
     def run_check(self, run_id: int, mode: str = "quick") -> str:
-        return execute_run(run_id=run_id, mode=mode, settings=settings, client=client, spool=spool)
+        # RabbitMQ marks a message it gives back after a consumer's connection
+        # dropped mid-run; the server then allows the run one more try.
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        return execute_run(
+            run_id=run_id,
+            mode=mode,
+            settings=settings,
+            client=client,
+            spool=spool,
+            redelivered=redelivered,
+        )
 
     return app
 
 
 def execute_run(
-    *, run_id: int, mode: str, settings: WorkerSettings, client: ApiClient, spool: Spool
+    *,
+    run_id: int,
+    mode: str,
+    settings: WorkerSettings,
+    client: ApiClient,
+    spool: Spool,
+    redelivered: bool = False,
 ) -> str:
-    """Claim, check, spool, post. A redelivered task finds the run taken and does nothing."""
-    claim = with_backoff(lambda: client.claim(run_id), deadline_s=30)
+    """Claim, check, spool, post. A run the server won't give us (taken, finished) is skipped."""
+    claim = with_backoff(lambda: client.claim(run_id, redelivered=redelivered), deadline_s=30)
     if claim is None:
         log.info("run %s is not queued any more; skipping it", run_id)
         return "skipped"

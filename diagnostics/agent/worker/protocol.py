@@ -41,3 +41,14 @@ class Heartbeat(BaseModel):
     python: str = Field(default="", max_length=50)
     platform: str = Field(default="", max_length=200)
     state: Literal["idle", "running", "starting"] = "idle"
+
+
+class Claim(BaseModel):
+    """The optional body of POST /api/v1/runs/<id>/claim."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    redelivered: bool = Field(
+        default=False,
+        description="The broker gave this run back after the worker that had it died mid-run.",
+    )
