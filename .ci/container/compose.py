@@ -23,13 +23,24 @@ from pathlib import Path
 import yaml
 from engine import LABEL, Engine, log
 
-# Service -> (the port it listens on in the compose network, the variable that moves it).
+# Service -> the ports it listens on in the compose network, each with the
+# variable (read by its image or its script) that moves it.
 PORTS = {
-    "db": (5432, "PGPORT"),
-    "redis": (6379, "REDIS_PORT"),
-    "web": (8000, "GUNICORN_BIND"),
+    "db": {5432: "PGPORT"},
+    "redis": {6379: "REDIS_PORT"},
+    "rabbitmq": {
+        5672: "AMQP_PORT",
+        5671: "AMQPS_PORT",
+        15672: "MANAGEMENT_PORT",
+        # Erlang distribution, which the CLI tools (the health check) use: the
+        # node's own epmd, since host networking would share this host's one.
+        4369: "ERL_EPMD_PORT",
+        25672: "RABBITMQ_DIST_PORT",
+    },
+    "web": {8000: "GUNICORN_BIND"},
 }
-FAILURE = re.compile(r"\bERROR\b|Traceback \(most recent call last\)")
+# Python's and PostgreSQL's ERROR, RabbitMQ's [error], and tracebacks.
+FAILURE = re.compile(r"\bERROR\b|\[error\]|Traceback \(most recent call last\)")
 
 
 def free_port() -> int:
@@ -88,7 +99,7 @@ class Stack:
     source: Path
     env_file: Path
     image: str = "torchready:latest"
-    ports: dict[str, int] = field(default_factory=dict)
+    ports: dict[tuple[str, int], int] = field(default_factory=dict)
     services: dict = field(init=False)
     volumes: dict = field(init=False)
     waited: set = field(init=False, default_factory=set)
@@ -99,22 +110,27 @@ class Stack:
         self.services = compose["services"]
         self.volumes = compose.get("volumes") or {}
         for name in self.services:
-            if name in PORTS and name not in self.ports:
-                self.ports[name] = free_port()
+            for inside in PORTS.get(name, {}):
+                self.ports.setdefault((name, inside), free_port())
 
     # --- names and addresses ---------------------------------------------------
     def container(self, name: str) -> str:
         return f"{self.project}-{name}"
 
+    def port(self, service: str, inside: int) -> int:
+        return self.ports[(service, inside)]
+
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['web']}"
+        return f"http://127.0.0.1:{self.port('web', 8000)}"
 
     def environment(self, name: str) -> dict[str, str]:
+        """The service's environment, with "service:port" in URLs moved to the port here."""
         env = as_dict(self.services[name].get("environment"))
-        for other, port in self.ports.items():
-            inside, variable = PORTS[other]
-            env = {k: v.replace(f"@{other}:{inside}/", f"@{other}:{port}/") for k, v in env.items()}
+        for (other, inside), port in self.ports.items():
+            address = re.compile(rf"(?<=[@/]){other}:{inside}(?!\d)")
+            env = {k: address.sub(f"{other}:{port}", v) for k, v in env.items()}
             if other == name:
+                variable = PORTS[other][inside]
                 env[variable] = f"127.0.0.1:{port}" if variable == "GUNICORN_BIND" else str(port)
         return env
 
@@ -131,6 +147,8 @@ class Stack:
             args += ["-e", f"{key}={value}"]
         for volume in spec.get("volumes") or []:
             args += ["-v", self.volume(volume)]
+        if spec.get("hostname"):
+            args += ["--hostname", spec["hostname"]]
         if spec.get("working_dir"):
             args += ["-w", spec["working_dir"]]
         if spec.get("user"):
@@ -253,8 +271,10 @@ class Stack:
         found = []
         for container in self.containers():
             text = self.engine("logs", container, check=False)
-            for line in (text.stdout + text.stderr).splitlines():
-                if FAILURE.search(line):
+            lines = (text.stdout + text.stderr).splitlines()
+            benign = _benign_reports(lines)
+            for line in lines:
+                if FAILURE.search(line) and _report_key(line) not in benign:
                     found.append(f"{container}: {line}")
         return found
 
@@ -280,3 +300,27 @@ def _shell(test: list[str] | str) -> str:
     if test[0] == "CMD-SHELL":
         return test[1]
     return shlex.join(test[1:])
+
+
+# RabbitMQ logs a supervisor report at [error] when a client closes a connection
+# just after opening a channel (rabbitmq/rabbitmq-server#3899, #1552): the channel
+# has already gone when its supervisor stops it. Only that report is let through.
+_BENIGN = re.compile(
+    r"supervisor: \{<[\d.]+>,rabbit_channel_sup(_sup)?\}.*"
+    r"errorContext: shutdown_error.*reason: (noproc|shutdown)\b"
+)
+
+
+def _report_key(line: str) -> str:
+    """A multi-line Erlang report's lines share their time stamp and process id."""
+    match = re.match(r"(\S+ \S+ \[error\] <[\d.]+>)", line)
+    return match.group(1) if match else line
+
+
+def _benign_reports(lines: list[str]) -> set[str]:
+    reports: dict[str, str] = {}
+    for line in lines:
+        key = _report_key(line)
+        if key != line:
+            reports[key] = reports.get(key, "") + line
+    return {key for key, text in reports.items() if _BENIGN.search(text)}

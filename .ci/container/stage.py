@@ -49,9 +49,10 @@ figures: dict[str, object] = {}
 # --- set-up ------------------------------------------------------------------------
 
 
-def write_env(folder: Path, name: str) -> Path:
-    """The operator's .env: .env.example with every change-me replaced, and the
-    class server's public name set to where this host reaches it."""
+def write_env(folder: Path, name: str, keep: dict[str, str] | None = None) -> Path:
+    """The operator's .env: .env.example with every change-me replaced (or kept
+    from the deployment being upgraded), and the class server's public name set to
+    where this host reaches it."""
     import secrets
 
     values = read_env_file(folder / ".env.example")
@@ -65,37 +66,88 @@ def write_env(folder: Path, name: str) -> Path:
         SECURE_SSL_REDIRECT="0",
         SECURE_COOKIES="0",
         SECURE_HSTS_SECONDS="0",
+        # The broker's TLS certificate for this host (made once, below).
+        TLS_DIR=str(tls_folder()),
+        TLS_CERT_FILE="/tls/fullchain.pem",
+        TLS_KEY_FILE="/tls/privkey.pem",
+        # Versions before RabbitMQ: Redis without TLS.
         REDIS_TLS_DIR="./deploy",
         REDIS_TLS_CERT_FILE="",
         REDIS_TLS_KEY_FILE="",
     )
+    values.update({k: v for k, v in (keep or {}).items() if k in values})
     path = WORK / f"{name}.env"
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     return path
 
 
-def new_stack(engine: Engine, name: str, source: Path = ROOT, image: str = "torchready:latest"):
-    env_file = write_env(source, name)
-    stack = Stack(engine, f"trci-{name}", source, env_file, image=image)
+def tls_folder() -> Path:
+    """A self-signed certificate for localhost and 127.0.0.1, as certbot's files are named."""
+    folder = WORK / "tls"
+    if not (folder / "fullchain.pem").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                "privkey.pem",
+                "-out",
+                "fullchain.pem",
+            ],
+            cwd=folder,
+            check=True,
+            capture_output=True,
+        )
+    return folder
+
+
+def new_stack(
+    engine: Engine,
+    name: str,
+    source: Path = ROOT,
+    image: str = "torchready:latest",
+    upgrading: Stack | None = None,
+) -> Stack:
+    keep = read_env_file(upgrading.env_file) if upgrading else None
+    env_file = write_env(source, name, keep)
+    ports = dict(upgrading.ports) if upgrading else {}
+    stack = Stack(engine, f"trci-{name}", source, env_file, image=image, ports=ports)
     # What the app tells students' workers and browsers: this host's ports.
     env = read_env_file(env_file)
     url = stack.url()
     env.update(CSRF_TRUSTED_ORIGINS=url, TORCHREADY_PUBLIC_URL=url)
-    if "redis" in stack.ports:
+    if "rabbitmq" in stack.services:
+        amqps = stack.port("rabbitmq", 5671)
+        env["TORCHREADY_WORKER_BROKER_URL"] = f"amqps://localhost:{amqps}/students"
+    elif "REDIS_WORKER_PASSWORD" in env:
+        redis = stack.port("redis", 6379)
         env["TORCHREADY_WORKER_BROKER_URL"] = (
-            f"redis://worker:{env['REDIS_WORKER_PASSWORD']}@127.0.0.1:{stack.ports['redis']}/0"
+            f"redis://worker:{env['REDIS_WORKER_PASSWORD']}@127.0.0.1:{redis}/0"
         )
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     return stack
 
 
-def dockerfile_base() -> str:
-    return re.search(r"^FROM\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.M).group(1)
+def named_images(stack: Stack) -> set[str]:
+    """The images a deployment pulls: the services' own and the Dockerfile's base."""
+    named = {s["image"] for s in stack.services.values() if "image" in s and "build" not in s}
+    base = re.search(r"^FROM\s+(\S+)", (stack.source / "Dockerfile").read_text(), re.M)
+    return named | {base.group(1)}
 
 
 def build_images(engine: Engine, stack: Stack) -> None:
-    named = {s["image"] for s in stack.services.values() if "image" in s and "build" not in s}
-    standin_images(engine, named | {dockerfile_base()})
+    standin_images(engine, named_images(stack))
     started = time.monotonic()
     engine.build("torchready:latest", ROOT)
     size = engine("image", "inspect", "-f", "{{.Size}}", "torchready:latest").stdout
@@ -251,7 +303,12 @@ def student_runs_check(url: str, student: requests.Session) -> str:
         cwd=WORK,
         stdout=worker_log.open("wb"),
         stderr=subprocess.STDOUT,
-        env={**_clean_env(), "PYTHONUNBUFFERED": "1"},
+        # The broker's certificate is self-signed here; a class's comes from certbot.
+        env={
+            **_clean_env(),
+            "PYTHONUNBUFFERED": "1",
+            "SSL_CERT_FILE": str(tls_folder() / "fullchain.pem"),
+        },
         start_new_session=True,
     )
     try:
@@ -369,7 +426,7 @@ def load_burst(stack: Stack, class_id: int, seconds: float = 20, workers: int = 
     )
     stats = load_test.Stats()
     stop = threading.Event()
-    address = ("127.0.0.1", stack.ports["web"])
+    address = ("127.0.0.1", stack.port("web", 8000))
     # The deployment's own rate limit (DIAGNOSTICS_RATE_LIMIT a minute a token) holds:
     # a loop each 5 s is 24 requests a minute.
     threads = [
@@ -493,6 +550,7 @@ def upgrade(engine: Engine, rev: str) -> None:
     engine.build("torchready:previous", previous)
 
     old = new_stack(engine, "upgrade", source=previous, image="torchready:previous")
+    standin_images(engine, named_images(old))
     old.up()
     operator_account(old)
     old.run("web", ["python", "manage.py", "import_course", "content/modules"])
@@ -504,7 +562,7 @@ def upgrade(engine: Engine, rev: str) -> None:
     old.stop()
     old.down()
 
-    new = Stack(engine, old.project, ROOT, old.env_file, ports=dict(old.ports))
+    new = new_stack(engine, "upgrade", upgrading=old)
     new.up()
     migrate_log = new.logs("migrate")
     applied = len(re.findall(r"Applying \S+", migrate_log))
