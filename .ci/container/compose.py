@@ -103,6 +103,7 @@ class Stack:
     services: dict = field(init=False)
     volumes: dict = field(init=False)
     waited: set = field(init=False, default_factory=set)
+    started: set = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         raw = yaml.safe_load((self.source / "docker-compose.yml").read_text())
@@ -187,6 +188,10 @@ class Stack:
             )
 
     def start(self, name: str) -> None:
+        """As `docker compose up`: a running container stays, any other is run anew."""
+        state = self.engine("inspect", "-f", "{{.State.Status}}", self.container(name), check=False)
+        if state.stdout.strip() == "running":
+            return
         self.engine("rm", "-f", self.container(name), check=False)
         self.engine("run", "-d", "--name", self.container(name), *self.run_args(name))
 
@@ -205,56 +210,84 @@ class Stack:
         return self.engine("exec", "-i", self.container(name), *command, **kwargs)
 
     # --- up and down -----------------------------------------------------------
-    def up(self, only: list[str] | None = None) -> None:
-        """Start services in depends_on order, waiting on each condition, as compose does."""
+    def up(self, only: list[str] | None = None, timeout: float = 240) -> None:
+        """Start services as compose does: each as soon as its depends_on conditions
+        hold (independent ones side by side), then wait until every started service
+        with a health check is healthy."""
         self.create_volumes()
-        started: set[str] = set()
-
-        def bring(name: str) -> None:
-            if name in started:
-                return
-            depends = self.services[name].get("depends_on") or {}
-            if isinstance(depends, list):
-                depends = {d: {"condition": "service_started"} for d in depends}
-            for dependency, rule in depends.items():
-                bring(dependency)
-                self.wait(dependency, rule.get("condition", "service_started"))
-            self.start(name)
-            started.add(name)
-
-        for name in only or self.services:
-            bring(name)
-        for name in started:
+        wanted = self._with_dependencies(only or list(self.services))
+        pending = [name for name in self.services if name in wanted]
+        deadline = time.monotonic() + timeout
+        while pending:
+            for name in list(pending):
+                if all(self.holds(d, c) for d, c in self.depends_on(name).items()):
+                    log(f"{self.project}: {name} starts")
+                    self.start(name)
+                    self.waited = {(n, c) for n, c in self.waited if n != name}
+                    self.started.add(name)
+                    pending.remove(name)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{pending} never started: {self.depends_on(pending[0])}")
+            if pending:
+                time.sleep(0.5)
+        for name in wanted:
             if self.services[name].get("healthcheck"):
-                self.wait(name, "service_healthy")
+                self.wait_healthy(name, max(deadline - time.monotonic(), 1))
 
-    def wait(self, name: str, condition: str, timeout: float = 180) -> None:
+    def depends_on(self, name: str) -> dict[str, str]:
+        depends = self.services[name].get("depends_on") or {}
+        if isinstance(depends, list):
+            return {d: "service_started" for d in depends}
+        return {d: rule.get("condition", "service_started") for d, rule in depends.items()}
+
+    def _with_dependencies(self, names: list[str]) -> set[str]:
+        wanted: set[str] = set()
+        while names:
+            name = names.pop()
+            if name not in wanted:
+                wanted.add(name)
+                names.extend(self.depends_on(name))
+        return wanted
+
+    def holds(self, name: str, condition: str) -> bool:
+        """Whether a depends_on condition holds now (raises if it never will)."""
+        if name not in self.started:
+            return False
         if (name, condition) in self.waited or condition == "service_started":
-            return
+            return True
         if condition == "service_completed_successfully":
-            code = self.engine("wait", self.container(name), timeout=timeout).stdout.strip()
-            if code != "0":
-                raise RuntimeError(f"{name} exited {code}:\n{self.logs(name)[-4000:]}")
-        elif condition == "service_healthy":
-            self.wait_healthy(name, timeout)
+            state = self.engine(
+                "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", self.container(name)
+            ).stdout.split()
+            if state[0] != "exited":
+                return False
+            if state[1] != "0":
+                raise RuntimeError(f"{name} exited {state[1]}:\n{self.logs(name)[-4000:]}")
+        elif not self.healthy(name):
+            return False
         self.waited.add((name, condition))
+        log(f"{self.project}: {name} {condition.removeprefix('service_').replace('_', ' ')}")
+        return True
 
-    def wait_healthy(self, name: str, timeout: float) -> None:
-        """Runs the service's own health test (as Docker would) until it passes.
+    def healthy(self, name: str) -> bool:
+        """Runs the service's own health test in its container, as Docker would.
 
         Docker's first check comes only after `interval` (60 s for the worker), so
-        waiting on it would measure the interval, not the service."""
+        waiting on Docker's status would measure the interval, not the service."""
+        state = self.engine("inspect", "-f", "{{.State.Status}}", self.container(name)).stdout
+        if state.strip() != "running":
+            raise RuntimeError(f"{name} is {state.strip()}:\n{self.logs(name)[-4000:]}")
         test = self.services[name]["healthcheck"]["test"]
         argv = ["sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+        return self.engine("exec", self.container(name), *argv, check=False).returncode == 0
+
+    def wait_healthy(self, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.engine("inspect", "-f", "{{.State.Status}}", self.container(name)).stdout
-            if state.strip() != "running":
-                raise RuntimeError(f"{name} is {state.strip()}:\n{self.logs(name)[-4000:]}")
-            if self.engine("exec", self.container(name), *argv, check=False).returncode == 0:
+            if self.holds(name, "service_healthy"):
                 return
             time.sleep(0.5)
-        raise RuntimeError(f"{name} not healthy after {timeout} s:\n{self.logs(name)[-4000:]}")
+        raise RuntimeError(f"{name} not healthy after {timeout:.0f} s:\n{self.logs(name)[-4000:]}")
 
     def logs(self, name: str) -> str:
         result = self.engine("logs", self.container(name), check=False)
@@ -281,7 +314,7 @@ class Stack:
     def stop(self, *names: str) -> None:
         targets = [self.container(n) for n in names] if names else self.containers()
         if targets:
-            self.engine("stop", "-t", "30", *targets, check=False)
+            self.engine("stop", *targets, check=False)  # compose's 10 s grace
 
     def down(self, volumes: bool = False) -> None:
         containers = self.containers()
@@ -291,6 +324,7 @@ class Stack:
             for name in self.volumes:
                 self.engine("volume", "rm", "-f", f"{self.project}_{name}", check=False)
         self.waited.clear()
+        self.started.clear()
         log(f"{self.project}: down{' with its volumes' if volumes else ''}")
 
 

@@ -32,8 +32,11 @@ HOST_CA = Path("/usr/local/share/ca-certificates")
 DOCKER = "/usr/bin/docker"
 
 
+STARTED = time.monotonic()
+
+
 def log(message: str) -> None:
-    print(f"--> {message}", flush=True)
+    print(f"--> [{time.monotonic() - STARTED:4.0f} s] {message}", flush=True)
 
 
 def apt_install(*packages: str) -> None:

@@ -23,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(f"COURSE_DIR: {exc}") from exc
         if summary is None:
             self.stdout.write(
-                f"Course already imported ({Module.objects.count()} modules); "
+                f"The course is already imported: {Module.objects.count()} module(s). "
                 "`manage.py import_course` updates it."
             )
         else:

@@ -19,8 +19,10 @@ if [ "${1:-}" = postgres ]; then
     echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
     db="${POSTGRES_DB:-$user}"
     if [ "$db" != postgres ]; then
-      pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
-      createdb --username="$user" "$db"
+      # A private socket: health checks must not see this temporary server.
+      sock="$(mktemp -d)"
+      pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=$sock" -w start >/dev/null
+      createdb --host="$sock" --username="$user" "$db"
       pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
     fi
     echo "PostgreSQL init process complete; ready for start up."
