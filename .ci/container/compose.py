@@ -341,7 +341,8 @@ def _shell(test: list[str] | str) -> str:
 # has already gone when its supervisor stops it. Only that report is let through.
 _BENIGN = re.compile(
     r"supervisor: \{<[\d.]+>,rabbit_channel_sup(_sup)?\}.*"
-    r"errorContext: shutdown_error.*reason: (noproc|shutdown)\b"
+    r"errorContext: shutdown_error.*reason: (noproc|shutdown)$",
+    re.S | re.M,
 )
 
 
@@ -356,5 +357,5 @@ def _benign_reports(lines: list[str]) -> set[str]:
     for line in lines:
         key = _report_key(line)
         if key != line:
-            reports[key] = reports.get(key, "") + line
+            reports[key] = reports.get(key, "") + line + "\n"
     return {key for key, text in reports.items() if _BENIGN.search(text)}
