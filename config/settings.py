@@ -231,6 +231,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "learning.context_processors.vocabulary",
             ],
             "builtins": ["django_htmx.templatetags.django_htmx"],
         },
@@ -249,9 +250,12 @@ AUTH_PASSWORD_VALIDATORS = [
 # Failed log-ins allowed per user name and client address, per window (seconds).
 LOGIN_THROTTLE_ATTEMPTS = env_int("LOGIN_THROTTLE_ATTEMPTS", 5)
 LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
+# Wrong invite codes allowed per client address, per window (seconds), at signup and join.
+INVITE_THROTTLE_ATTEMPTS = env_int("INVITE_THROTTLE_ATTEMPTS", 10)
+INVITE_THROTTLE_WINDOW = env_int("INVITE_THROTTLE_WINDOW", 900)
 AUTHENTICATION_BACKENDS = ["learning.auth.ThrottledModelBackend"]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "learning:my_modules"
+LOGIN_REDIRECT_URL = "learning:my_modules"  # instructors: learning.auth.LoginView
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -298,6 +302,8 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # Course content: relative links and images in a page resolve against this URL.
 COURSE_BASE_URL = env_str("COURSE_BASE_URL", "") or ""
 COURSE_DIR = Path(env_str("COURSE_DIR", str(BASE_DIR / "content" / "modules")) or "")
+# Course uploads wait here, unpacked, between their preview and the instructor's confirm.
+UPLOAD_DIR = Path(env_str("UPLOAD_DIR", str(VAR_DIR / "uploads")) or "")
 VERIFIERS_FILE = Path(env_str("VERIFIERS_FILE", str(BASE_DIR / "content" / "verifiers.yaml")) or "")
 
 # Pages load only this server's own scripts, styles and images: no inline

@@ -15,7 +15,6 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -30,7 +29,7 @@ from diagnostics.agent.worker.protocol import (
 )
 
 from . import selectors, services
-from .models import CheckRun, Report, WorkerToken
+from .models import CheckRun, WorkerToken
 from .openapi import openapi_document
 
 
@@ -135,8 +134,9 @@ def reports(request: HttpRequest, token: WorkerToken) -> JsonResponse:
     body, data = parsed
     if not isinstance(data, dict):
         return _error(400, "the body must be a JSON object")
-    run = _run_of(data, token)
-    if run is False:
+    try:
+        run = _run_of(data, token)
+    except RunNotFound:
         return _error(404, "no such run for this token")
     version = (
         data.get("report", {}).get("schema_version")
@@ -157,13 +157,22 @@ def reports(request: HttpRequest, token: WorkerToken) -> JsonResponse:
     return _store(body=body, submission=submission, run=run, token=token)
 
 
-def _run_of(data: dict, token: WorkerToken) -> CheckRun | None | bool:
-    """The student's run named in the body; None if none is named, False if it isn't theirs."""
+class RunNotFound(Exception):
+    """The body names a run that is not this token's student's."""
+
+
+def _run_of(data: dict, token: WorkerToken) -> CheckRun | None:
+    """The student's run named in the body, or None when it names none (an ad-hoc check).
+
+    Raises RunNotFound for a run that does not exist or is someone else's.
+    """
     run_id = data.get("run_id")
     if run_id is None or not isinstance(run_id, int) or isinstance(run_id, bool):
         return None
     run = selectors.run_for_student(run_id=run_id, student=token.student)
-    return run if run is not None else False
+    if run is None:
+        raise RunNotFound(run_id)
+    return run
 
 
 def _reject_run(run: CheckRun | None, message: str) -> None:
@@ -176,30 +185,22 @@ def _reject_run(run: CheckRun | None, message: str) -> None:
 def _store(
     *, body: bytes, submission: Submission, run: CheckRun | None, token: WorkerToken
 ) -> JsonResponse:
-    digest = hashlib.sha256(body).hexdigest()
-    report_id = str(submission.report.report_id)
-    existing = Report.objects.filter(report_id=report_id).first()
-    if existing is None:
-        data = services.ReportInput(
-            report_id=report_id,
-            raw_body=body.decode("utf-8"),
-            body_sha256=digest,
-            schema_version=submission.report.schema_version,
-            probed_at=submission.report.created_at,
-            facts=submission.report.model_dump(mode="json"),
-            run=run,
-            outcome=submission.outcome,
-            detail=submission.detail,
-        )
-        try:
-            report = services.report_receive(token=token, data=data, report=submission.report)
-        except IntegrityError:  # the same report, posted twice at once
-            existing = Report.objects.get(report_id=report_id)
-        else:
-            return JsonResponse(report.response, status=201)
-    if existing.student_id != token.student_id or existing.body_sha256 != digest:
-        return _error(409, "a different report with this report_id was already received")
-    return JsonResponse(existing.response, status=200)
+    data = services.ReportInput(
+        report_id=str(submission.report.report_id),
+        raw_body=body.decode("utf-8"),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        schema_version=submission.report.schema_version,
+        probed_at=submission.report.created_at,
+        facts=submission.report.model_dump(mode="json"),
+        run=run,
+        outcome=submission.outcome,
+        detail=submission.detail,
+    )
+    try:
+        report, created = services.report_receive(token=token, data=data, report=submission.report)
+    except services.ReportConflict as exc:
+        return _error(409, str(exc))
+    return JsonResponse(report.response, status=201 if created else 200)
 
 
 @require_POST

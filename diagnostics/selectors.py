@@ -121,3 +121,12 @@ def report_previous(*, report: Report) -> Report | None:
         .exclude(pk=report.pk)
         .first()
     )
+
+
+def reports_for_student(*, student: AbstractBaseUser, limit: int = 50) -> list[Report]:
+    """The student's recent reports, newest first, to pick one to compare with."""
+    return list(
+        Report.objects.filter(student=student)
+        .only("report_id", "received_at", "objective_met", "outcome")
+        .order_by("-received_at")[:limit]
+    )

@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from diagnostics.agent.report import Report as ProbeReport
+from diagnostics.agent.verdict.ids import Verifier
 from diagnostics.agent.worker.protocol import RUN_TASK
 
 from . import broker
@@ -24,7 +25,6 @@ from .summary import report_summary
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "trw_"
-GPU_VERIFIER = "gpu-env"
 
 
 def hash_token(raw: str) -> str:
@@ -236,12 +236,39 @@ class ReportInput:
     detail: str
 
 
-def report_receive(*, token: WorkerToken, data: ReportInput, report: ProbeReport) -> Report:
-    """Judge a validated report on the server and store it; a worker's verdict is ignored."""
-    verdict, met = judge_report(report)
-    return report_store(
-        token=token, data=data, verdict=verdict, objective_met=met, flags=implausible(report)
-    )
+class ReportConflict(Exception):
+    """A different report (another body or another student) already has this report_id."""
+
+
+def report_receive(
+    *, token: WorkerToken, data: ReportInput, report: ProbeReport
+) -> tuple[Report, bool]:
+    """Judge a validated report on the server and store it, once: (report, created).
+
+    A replay of the same body by the same student returns the stored report
+    (created is False), also when both copies arrive at once; a different
+    report with the same report_id raises ReportConflict. A worker's verdict
+    is ignored.
+    """
+    existing = Report.objects.filter(report_id=data.report_id).first()
+    if existing is None:
+        verdict, met = judge_report(report)
+        try:
+            stored = report_store(
+                token=token,
+                data=data,
+                verdict=verdict,
+                objective_met=met,
+                flags=implausible(report),
+            )
+            return stored, True
+        except IntegrityError:  # the same report_id, stored by a concurrent request
+            existing = Report.objects.filter(report_id=data.report_id).first()
+            if existing is None:
+                raise
+    if existing.student_id != token.student_id or existing.body_sha256 != data.body_sha256:
+        raise ReportConflict("a different report with this report_id was already received")
+    return existing, False
 
 
 def judge_report(report: ProbeReport) -> tuple[dict, bool]:
@@ -315,31 +342,22 @@ def _run_apply_report(*, run: CheckRun, outcome: str, detail: str) -> None:
 
 
 def _evidence_apply(*, student: AbstractBaseUser, report: Report) -> None:
-    from learning.models import Objective, ObjectiveProgress
+    from learning.services.evidence import evidence_record
 
-    evidence = (
-        ObjectiveProgress.Evidence.VERIFIED
-        if report.objective_met
-        else ObjectiveProgress.Evidence.NEEDS_WORK
+    evidence_record(
+        student=student,
+        verifier=Verifier.GPU_ENV,
+        met=report.objective_met,
+        at=report.received_at,
+        summary=evidence_summary(verdict=report.verdict, met=report.objective_met),
     )
-    summary = evidence_summary(verdict=report.verdict, met=report.objective_met)
-    objectives = Objective.objects.filter(verifier=GPU_VERIFIER, archived_at__isnull=True)
-    for objective in objectives:
-        ObjectiveProgress.objects.update_or_create(
-            student=student,
-            objective=objective,
-            defaults={
-                "evidence": evidence,
-                "evidence_at": report.received_at,
-                "evidence_summary": summary,
-            },
-        )
 
 
 def evidence_summary(*, verdict: dict, met: bool) -> str:
-    """One line for the module page: the first failing check's summary, or a pass line."""
+    """One line for the module page: the next step's summary, or a pass line."""
     checks = verdict.get("checks", [])
     failing = [c for c in checks if c.get("status") == "fail"]
-    if met or not failing:
+    step = next((c for c in checks if c.get("id") == verdict.get("next_step")), None)
+    if met or not (step or failing):
         return "Verified: " + (verdict.get("summary") or "the GPU environment works")[:480]
-    return failing[0].get("summary", "")[:500]
+    return (step or failing[0]).get("summary", "")[:500]

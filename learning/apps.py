@@ -7,8 +7,10 @@ class LearningConfig(AppConfig):
     verbose_name = "Learning"
 
     def ready(self) -> None:
+        from learning import checks  # noqa: F401  (registers the system checks)
+
         # A new deployment has the Instructors and Students groups from its first
-        # migrate, so the operator can make an instructor in the admin at once.
+        # migrate, so the operator can make an instructor at once.
         post_migrate.connect(_ensure_roles, sender=self)
 
 

@@ -49,6 +49,12 @@ class LoginView(auth_views.LoginView):
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
 
+    def get_default_redirect_url(self) -> str:
+        # Instructors land on their classes, students on their modules.
+        from learning.views import home_url
+
+        return home_url(self.request.user)
+
     def form_invalid(self, form):
         response = super().form_invalid(form)
         if getattr(self.request, "login_retry_after", 0):

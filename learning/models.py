@@ -5,6 +5,10 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import Q
 
+from diagnostics.agent.verdict.ids import Verifier
+
+VERIFIER_CHOICES = [(v.value, v.value) for v in Verifier]
+
 
 class Module(models.Model):
     """A knowledge module, imported from one Markdown page of a course."""
@@ -15,6 +19,9 @@ class Module(models.Model):
     )
     title = models.CharField(max_length=300)
     sort = models.IntegerField(null=True, blank=True)
+    # The chapter it belongs to: its front matter `parent` (the parent page's title).
+    # Without one, its folder groups it (see selectors.module_chapters).
+    parent = models.CharField(max_length=300, blank=True)
     intro_html = models.TextField(blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
@@ -55,8 +62,8 @@ class Objective(models.Model):
     key = models.CharField(max_length=300)
     # The lead-in heading of its list when a page has several ("Part 1 ...").
     group = models.CharField(max_length=300, blank=True)
-    # Which evidence check can verify it (e.g. "gpu-env"); empty for self-assessment only.
-    verifier = models.CharField(max_length=50, blank=True)
+    # Which evidence can verify it (a Verifier); empty for self-assessment only.
+    verifier = models.CharField(max_length=50, blank=True, choices=VERIFIER_CHOICES)
     archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -107,6 +114,8 @@ class Klass(models.Model):
     students = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="classes", blank=True)
     modules = models.ManyToManyField(Module, blank=True, help_text="Empty means every module.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # An archived class keeps its students and progress, but no one can join it.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "class"
@@ -128,6 +137,61 @@ def new_invite_code() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
 
 
+class CoInstructorInvite(models.Model):
+    """An instructor asks another instructor to co-teach a class; the invitee accepts."""
+
+    klass = models.ForeignKey(Klass, on_delete=models.CASCADE, related_name="invites")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="class_invites"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["klass", "invitee"], name="one_invite_per_instructor")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee} → {self.klass}"
+
+
+class Status(models.TextChoices):
+    """One student's state on one objective: the one vocabulary for it.
+
+    The models, the dashboard (matrix, counts, filters), the charts, the exports
+    and the templates all use these members; the order is the order the charts
+    and counts show them in.
+    """
+
+    VERIFIED = "verified", "Verified"
+    SELF_ASSESSED = "self_assessed", "Self-assessed"
+    # An instructor returned the self-assessment; the student has not reworked it yet.
+    RETURNED = "returned", "Returned: action needed"
+    NEEDS_WORK = "needs_work", "Needs work"
+    NOT_STARTED = "not_started", "Not started"
+
+    @property
+    def done(self) -> bool:
+        """Counts towards progress: verified, or self-assessed with no evidence against it."""
+        return self in (Status.VERIFIED, Status.SELF_ASSESSED)
+
+
+def status_of(*, evidence: str, self_assessed: bool, returned: bool = False) -> Status:
+    """The status rule, written once: a current return by an instructor comes first
+    (it asks for action); then evidence decides; else the self-assessment does.
+
+    `returned` means returned since the student last self-assessed (review_current).
+    """
+    if returned and self_assessed:
+        return Status.RETURNED
+    if evidence:
+        return Status(evidence)
+    return Status.SELF_ASSESSED if self_assessed else Status.NOT_STARTED
+
+
 class ObjectiveProgress(models.Model):
     """One student's state on one objective: a self-assessment and/or evidence.
 
@@ -136,8 +200,9 @@ class ObjectiveProgress(models.Model):
 
     class Evidence(models.TextChoices):
         NONE = "", "No evidence"
-        VERIFIED = "verified", "Verified by evidence"
-        NEEDS_WORK = "needs_work", "Needs work"
+        # Evidence's values are statuses: status_of passes them through.
+        VERIFIED = Status.VERIFIED.value, "Verified by evidence"
+        NEEDS_WORK = Status.NEEDS_WORK.value, "Needs work"
 
     class Review(models.TextChoices):
         NONE = "", "Not reviewed"
@@ -190,12 +255,12 @@ class ObjectiveProgress(models.Model):
         )
 
     @property
-    def status(self) -> str:
-        if self.evidence:
-            return self.evidence
-        if self.self_assessed_at:
-            return "self_assessed"
-        return "not_started"
+    def status(self) -> Status:
+        return status_of(
+            evidence=self.evidence,
+            self_assessed=self.self_assessed_at is not None,
+            returned=self.review == self.Review.RETURNED and self.review_current,
+        )
 
 
 class ResourceProgress(models.Model):

@@ -211,8 +211,9 @@ def operator_imports_course(stack: Stack) -> str:
     return summary
 
 
-def operator_makes_instructor(url: str, username: str) -> None:
-    """README step: in the admin, a staff account in the group Instructors."""
+def operator_makes_instructor(stack: Stack, username: str) -> None:
+    """README step: the account in the admin (Users, Add user), then make_instructor."""
+    url = stack.url()
     admin = session_for(url, OPERATOR, path="/admin/login/?next=/admin/")
     added = post_form(
         admin,
@@ -225,41 +226,24 @@ def operator_makes_instructor(url: str, username: str) -> None:
             "_save": "Save",
         },
     )
-    change = added.url
-    assert re.search(r"/admin/auth/user/\d+/change/", change), added.text[:300]
-    page = admin.get(change).text
-    group = re.search(r'<option value="(\d+)"[^>]*>Instructors</option>', page).group(1)
-    fields = dict(
-        re.findall(r'name="(date_joined_[01]|last_login_[01])"[^>]*value="([^"]*)"', page)
-    )
-    post_form(
-        admin,
-        change,
-        {
-            "username": username,
-            "is_active": "on",
-            "is_staff": "on",
-            "groups": group,
-            **fields,
-            "_save": "Save",
-        },
-    )
+    assert re.search(r"/admin/auth/user/\d+/change/", added.url), added.text[:300]
+    stack.run("web", ["python", "manage.py", "make_instructor", username])
 
 
 def instructor_creates_class(url: str, instructor: requests.Session, name: str) -> tuple[int, str]:
-    """The instructor's new class, with every module; returns its id and invite code.
+    """The instructor's new class (every module, as none is picked); its id and invite code.
 
-    Today a class is made in the admin (README "Accounts and classes"); when the
-    instructor's own class page lands under /teach/, only this function changes."""
-    form_url = f"{url}/admin/learning/klass/add/"
-    page = instructor.get(form_url).text
-    modules_select = re.search(r'<select name="modules".*?</select>', page, re.S).group(0)
-    modules = re.findall(r'<option value="(\d+)"', modules_select)
-    assert modules, "no modules to choose: the course was not imported"
-    post_form(instructor, form_url, {"name": name, "modules": modules, "_save": "Save"})
-    listing = instructor.get(f"{url}/admin/learning/klass/?q={name}").text
-    code = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})\b", listing).group(1)
-    klass = re.search(r"/admin/learning/klass/(\d+)/change/", listing).group(1)
+    This is the one place that knows how an instructor creates a class."""
+    teach = instructor.get(f"{url}/teach/")
+    assert teach.status_code == 200, teach.status_code
+    page = instructor.post(
+        f"{url}/teach/new/",
+        data={"name": name, **form_token(teach.text)},
+        headers={"Referer": f"{url}/teach/"},
+    )
+    assert page.status_code == 200, page.status_code
+    klass = re.search(r"/teach/(\d+)/class/", page.url).group(1)
+    code = re.search(r'class="invite-code"><code>([A-Z0-9-]+)</code>', page.text).group(1)
     return int(klass), code
 
 
@@ -512,6 +496,9 @@ def restore(fresh: Stack, dump: Path, before: dict[str, str]) -> None:
 
 
 EARLY_STUDENT = "ci-early-student"
+EARLY_CLASS = (
+    "from learning.models import Klass; print(Klass.objects.create(name='Early').invite_code)"
+)
 
 
 def previous_deployment(engine: Engine, rev: str) -> Stack:
@@ -528,10 +515,9 @@ def previous_deployment(engine: Engine, rev: str) -> Stack:
     old.up()
     operator_account(old)
     old.run("web", ["python", "manage.py", "import_course", "content/modules"])
-    # Only what every version can do: the operator's class, a student in it.
-    operator = session_for(old.url(), OPERATOR, path="/admin/login/?next=/admin/")
-    _, code = instructor_creates_class(old.url(), operator, "Before the upgrade")
-    student_signs_up(old.url(), code, EARLY_STUDENT)
+    # A class made the way every version can, and a student who signed up to it.
+    made = old.run("web", ["python", "manage.py", "shell", "-c", EARLY_CLASS])
+    student_signs_up(old.url(), made.strip().splitlines()[-1], EARLY_STUDENT)
     return old
 
 
@@ -622,7 +608,7 @@ def class_flow(stack: Stack) -> None:
     instructor on the dashboard."""
     url = stack.url()
     figures["course re-import"] = operator_imports_course(stack)
-    operator_makes_instructor(url, INSTRUCTOR)
+    operator_makes_instructor(stack, INSTRUCTOR)
     instructor = session_for(url, INSTRUCTOR)
     class_id, code = instructor_creates_class(url, instructor, "Container class")
     student = student_signs_up(url, code)

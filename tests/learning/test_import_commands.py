@@ -229,11 +229,13 @@ def test_slugs_come_from_the_path_and_stay_unique(tmp_path):
 def test_a_changed_verifiers_file_rebinds_objectives_on_the_next_import(course, settings, tmp_path):
     import_course(directory=course)
     verifiers = tmp_path / "verifiers.yaml"
-    verifiers.write_text(f"{SEED.name}:\n  - objective: describe the TRENDS\n    verifier: quiz\n")
+    verifiers.write_text(
+        f"{SEED.name}:\n  - objective: describe the TRENDS\n    verifier: gpu-env\n"
+    )
     settings.VERIFIERS_FILE = verifiers
     [result] = import_course(directory=course).results
     assert result.status == "updated"
-    assert dict(Objective.objects.values_list("order", "verifier")) == {1: "", 2: "quiz", 3: ""}
+    assert dict(Objective.objects.values_list("order", "verifier")) == {1: "", 2: "gpu-env", 3: ""}
 
 
 def test_a_broken_verifiers_file_stops_the_import(course, settings, tmp_path):
@@ -241,6 +243,18 @@ def test_a_broken_verifiers_file_stops_the_import(course, settings, tmp_path):
     settings.VERIFIERS_FILE.write_text("page.md: [{objective: x}]\n")
     with pytest.raises(CommandError, match="verifiers.yaml"):
         run("import_course", course)
+
+
+def test_a_misspelt_verifier_stops_the_import_and_names_it(course, settings, tmp_path):
+    import_course(directory=course)
+    settings.VERIFIERS_FILE = tmp_path / "verifiers.yaml"
+    settings.VERIFIERS_FILE.write_text(
+        f"{SEED.name}:\n  - objective: create\n    verifier: gpu-evn\n"
+    )
+    with pytest.raises(CommandError, match=r"unknown verifier 'gpu-evn' \(known: gpu-env\)"):
+        run("import_course", course)
+    # Nothing was re-imported: the objective keeps its verifier.
+    assert Objective.objects.get(order=1).verifier == "gpu-env"
 
 
 def test_parsing_in_worker_processes_gives_the_same_results(tmp_path, monkeypatch):
@@ -283,3 +297,22 @@ def test_re_importing_any_sequence_of_pages_never_fails_unexpectedly(tmp_path, p
             module = Module.objects.get(source_path="page.md")
             active = module.objectives.filter(archived_at=None)
             assert active.count() == len(set(active.values_list("key", flat=True)))
+
+
+def test_archive_missing_archives_modules_whose_page_is_gone(tmp_path, capsys, settings):
+    from django.core.management import call_command
+
+    from learning.models import Module
+
+    settings.VERIFIERS_FILE = tmp_path / "none.yaml"
+    (tmp_path / "a.md").write_text("# A\n")
+    (tmp_path / "b.md").write_text("# B\n")
+    call_command("import_course", tmp_path)
+    (tmp_path / "b.md").unlink()
+    call_command("import_course", tmp_path, "--archive-missing", "--dry-run")
+    assert "would archive b.md: not in the course" in capsys.readouterr().out
+    assert Module.objects.get(source_path="b.md").archived_at is None
+    call_command("import_course", tmp_path)  # without the flag: left alone
+    assert Module.objects.get(source_path="b.md").archived_at is None
+    call_command("import_course", tmp_path, "--archive-missing")
+    assert Module.objects.get(source_path="b.md").archived_at is not None
