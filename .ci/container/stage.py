@@ -220,6 +220,7 @@ def operator_makes_instructor(stack: Stack, username: str) -> None:
         f"{url}/admin/auth/user/add/",
         {
             "username": username,
+            "display_name": username,  # older versions ignore it
             "password1": PASSWORD,
             "password2": PASSWORD,
             "usable_password": "true",
@@ -254,6 +255,7 @@ def student_signs_up(url: str, invite_code: str, username: str = STUDENT) -> req
         f"{url}/accounts/signup/",
         {
             "username": username,
+            "display_name": username,  # older versions ignore it
             "password1": PASSWORD,
             "password2": PASSWORD,
             "invite_code": invite_code,
