@@ -269,7 +269,7 @@ def student_runs_check(url: str, student: requests.Session) -> str:
     page = student.get(f"{url}/gpu/").text
     # The token is shown once, on the page the POST redirects to.
     page = student.post(f"{url}/gpu/token", data={"action": "create", **form_token(page)}).text
-    install = _code(page, "install-command")
+    install = _code(page, "cmd-worker-")  # the set-up step "Install the worker"
     start = _code(page, "start-command")
     assert "YOUR_TOKEN" not in start, "the new token is not shown"
 
@@ -321,12 +321,12 @@ def _clean_env() -> dict[str, str]:
 def _code(html: str, element: str) -> str:
     import html as html_lib
 
-    text = re.search(rf'<code id="{element}">(.*?)</code>', html, re.S).group(1)
+    text = re.search(rf'<code id="{element}[^"]*">(.*?)</code>', html, re.S).group(1)
     return html_lib.unescape(text).replace('"', "")
 
 
 def _verdict(html: str) -> str | None:
-    match = re.search(r'id="gpu-verdict".*?badge--[\w-]+">([^<]+)<', html, re.S)
+    match = re.search(r'id="gpu-verdict[^"]*".*?badge--[\w-]+">([^<]+)<', html, re.S)
     return match.group(1) if match else None
 
 
