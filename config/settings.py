@@ -264,12 +264,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# The image collects into its own read-only folder, outside the var/ volume, so an
+# upgrade's new files are never hidden by the old ones kept in a volume.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")) or "")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # collectstatic writes gzip copies and content-hashed names, which whitenoise
+    # serves with a one-year immutable Cache-Control. Before collectstatic (tests,
+    # the demo) pages name the plain files, served from their folders below.
+    "staticfiles": {"BACKEND": "learning.staticfiles.HashedStaticFilesStorage"},
 }
 # Serve app and project static files straight from their folders as well, so a
 # checkout works before (or without) collectstatic, in tests and in the demo.

@@ -44,7 +44,13 @@ def test_the_compose_file_has_every_service_with_health_checks_and_volumes():
     assert set(SERVICES) == {"db", "redis", "rabbitmq", "migrate", "web", "worker", "beat"}
     for name in ("db", "redis", "rabbitmq", "web", "worker"):
         assert SERVICES[name]["healthcheck"]["test"], name
-    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata", "rabbitmqdata"}
+    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata", "rabbitmqdata", "appdata"}
+    for name in ("migrate", "web", "worker", "beat"):
+        # The image's non-root user writes only to its volume and /tmp.
+        assert SERVICES[name]["read_only"] is True, name
+        assert SERVICES[name]["volumes"] == ["appdata:/app/var"], name
+        assert SERVICES[name]["tmpfs"] == ["/tmp"], name
+    assert SERVICES["migrate"]["command"] == ["python", "manage.py", "prepare_deployment"]
     for name in ("web", "worker", "beat"):
         assert SERVICES[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully"
