@@ -1,7 +1,8 @@
 """TorchReady settings: one module, driven by environment variables.
 
 With no variables at all it runs on SQLite and Celery's filesystem broker under
-var/. Set DATABASE_URL and CELERY_BROKER_URL for PostgreSQL and Redis. Every
+var/. Set DATABASE_URL, CELERY_BROKER_URL and the students' broker variables for
+PostgreSQL and RabbitMQ (README: Deploy for a class). Every
 variable is parsed strictly: a value we cannot read is an error at start-up,
 not a surprise in production. Secrets may come from NAME_FILE instead of NAME.
 """
@@ -9,6 +10,8 @@ not a surprise in production. Secrets may come from NAME_FILE instead of NAME.
 import os
 import secrets
 from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -63,6 +66,91 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if any(not item for item in items):
         raise ImproperlyConfigured(f"{name}={raw!r} has an empty item: separate hosts with commas")
     return items
+
+
+class StudentBrokers(NamedTuple):
+    student_broker: str  # the server publishes students' runs here, as itself ("": its own)
+    worker_broker: str  # students' workers are told this one, without credentials
+    management: str  # RabbitMQ's management API, to close revoked workers' connections
+    vhost: str  # the students' vhost
+    auth_secret: str  # what RabbitMQ sends to /internal/broker/
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def student_brokers(
+    *,
+    server_broker: str,
+    student_broker: str,
+    worker_broker: str,
+    management: str,
+    auth_secret: str,
+) -> StudentBrokers:
+    """Check the students' broker settings; refuse anything that hands students the server's.
+
+    A worker URL may be left out only where no credential could leak and only
+    this machine's workers could connect: the embedded filesystem broker, or a
+    password-free broker on the loopback (local development and perf runs).
+    Students' workers reaching the server from elsewhere use RabbitMQ, where each
+    worker logs in with its own id and token and reads only its own queue.
+    """
+    server = urlsplit(server_broker)
+    if not worker_broker:
+        if server.scheme in ("filesystem", "memory") or (
+            server.password is None and server.hostname in _LOOPBACK and not student_broker
+        ):
+            return StudentBrokers("", server_broker, "", "", "")
+        raise ImproperlyConfigured(
+            "TORCHREADY_WORKER_BROKER_URL is not set: students' workers would be handed the "
+            "server's own broker (CELERY_BROKER_URL) and its credentials. Set it to RabbitMQ "
+            "as students reach it, e.g. amqps://class.example.org:5671/students"
+        )
+    worker = urlsplit(worker_broker)
+    if worker.username or worker.password:
+        same = worker.password and worker.password in (server.password, _password(student_broker))
+        raise ImproperlyConfigured(
+            "TORCHREADY_WORKER_BROKER_URL carries "
+            + ("the server's credentials" if same else "a user name or password")
+            + ": every student would get them. Leave them out; each worker logs in with "
+            "its own id and worker token"
+        )
+    if worker.scheme not in ("amqp", "amqps"):
+        if worker.hostname in _LOOPBACK and not student_broker:
+            return StudentBrokers("", worker_broker, "", "", "")
+        raise ImproperlyConfigured(
+            f"TORCHREADY_WORKER_BROKER_URL={worker_broker!r}: students' workers must use "
+            "RabbitMQ (amqps://host:5671/students), which gives each worker its own queue only"
+        )
+    vhost = unquote(worker.path.lstrip("/")) or "/"
+    student = urlsplit(student_broker)
+    if student.scheme not in ("amqp", "amqps") or not student.password:
+        raise ImproperlyConfigured(
+            "STUDENT_BROKER_URL must be the students' RabbitMQ vhost with the server's "
+            "credentials, e.g. amqp://server:PASSWORD@rabbitmq:5672/students"
+        )
+    if unquote(student.path.lstrip("/")) != vhost:
+        raise ImproperlyConfigured(
+            f"STUDENT_BROKER_URL and TORCHREADY_WORKER_BROKER_URL name different vhosts; "
+            f"students' workers read from {vhost!r}"
+        )
+    if server.scheme in ("amqp", "amqps") and unquote(server.path.lstrip("/")) == vhost:
+        raise ImproperlyConfigured(
+            f"CELERY_BROKER_URL uses the students' vhost {vhost!r}: the server's own queues, "
+            "pub/sub and remote control need a vhost of their own (e.g. /server)"
+        )
+    if len(auth_secret) < 32:
+        raise ImproperlyConfigured(
+            "BROKER_AUTH_SECRET must be set (32 characters or more): RabbitMQ sends it to "
+            "/internal/broker/ to ask about workers' log-ins"
+        )
+    if not management:
+        management = f"http://{student.netloc.rsplit('@', 1)[0]}@{student.hostname}:15672"
+    return StudentBrokers(student_broker, worker_broker, management, vhost, auth_secret)
+
+
+def _password(url: str) -> str | None:
+    return urlsplit(url).password if url else None
 
 
 def _secret_key() -> str:
@@ -176,12 +264,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# The image collects into its own read-only folder, outside the var/ volume, so an
+# upgrade's new files are never hidden by the old ones kept in a volume.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")) or "")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # collectstatic writes gzip copies and content-hashed names, which whitenoise
+    # serves with a one-year immutable Cache-Control. Before collectstatic (tests,
+    # the demo) pages name the plain files, served from their folders below.
+    "staticfiles": {"BACKEND": "learning.staticfiles.HashedStaticFilesStorage"},
 }
 # Serve app and project static files straight from their folders as well, so a
 # checkout works before (or without) collectstatic, in tests and in the demo.
@@ -234,7 +327,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Celery. The embedded default is the filesystem broker under var/, so a demo
-# needs no Redis; with CELERY_BROKER_URL it talks to Redis.
+# needs no Redis or RabbitMQ; in the compose deployment the server's own Celery
+# uses RabbitMQ's vhost "server" (CELERY_BROKER_URL).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -248,11 +342,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
-else:
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Longer than any countdown or ETA we use, so Redis never redelivers early.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
     }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -266,12 +362,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # The cache holds the API's rate-limit counters, so it must be shared by every
-# server process: Redis when Celery uses Redis, else files under var/.
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+# server process: Redis (CACHE_URL, or the server's broker when that is Redis),
+# else files under var/.
+_cache_url = env_str("CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+if _cache_url:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env_str("CACHE_URL") or CELERY_BROKER_URL,
+            "LOCATION": _cache_url,
             "KEY_PREFIX": "torchready",
         }
     }
@@ -283,19 +383,36 @@ else:
         }
     }
 
-# Worker pipeline. The public URL is what a student's worker posts to; the
-# worker broker URL is the broker as the students' machines reach it (with the
-# filesystem default, only a worker on this machine can).
+# Worker pipeline. The public URL is what a student's worker posts to.
 TORCHREADY_PUBLIC_URL = (env_str("TORCHREADY_PUBLIC_URL") or "").rstrip("/")
-TORCHREADY_WORKER_BROKER_URL = env_str("TORCHREADY_WORKER_BROKER_URL") or CELERY_BROKER_URL
-# Where the server enqueues students' runs, when that is not its own broker: in
-# the compose deployment, a Redis database that students' workers may use while
-# the server's own queues live in another (README: the shared broker).
-DIAGNOSTICS_STUDENT_BROKER_URL = env_str("STUDENT_BROKER_URL") or ""
+# Students' brokers (config/brokers.py checks them): where the server puts
+# students' runs (STUDENT_BROKER_URL, with the server's credentials), the broker
+# as students' workers reach it (TORCHREADY_WORKER_BROKER_URL, with no
+# credentials: each worker logs in with its own id and token), RabbitMQ's
+# management API, and the secret RabbitMQ sends to /internal/broker/.
+_brokers = student_brokers(
+    server_broker=CELERY_BROKER_URL,
+    student_broker=env_str("STUDENT_BROKER_URL") or "",
+    worker_broker=env_str("TORCHREADY_WORKER_BROKER_URL") or "",
+    management=env_str("STUDENT_BROKER_MANAGEMENT_URL") or "",
+    auth_secret=env_str("BROKER_AUTH_SECRET") or "",
+)
+DIAGNOSTICS_STUDENT_BROKER_URL = _brokers.student_broker
+TORCHREADY_WORKER_BROKER_URL = _brokers.worker_broker
+DIAGNOSTICS_BROKER_MANAGEMENT_URL = _brokers.management
+DIAGNOSTICS_STUDENT_VHOST = _brokers.vhost
+BROKER_AUTH_SECRET = _brokers.auth_secret
+# RabbitMQ asks the auth endpoints over the compose network, by a host name the
+# public site doesn't answer to (e.g. "web"); those names are allowed too.
+ALLOWED_HOSTS += env_list("INTERNAL_HOSTS", [])
+# The broker talks plain HTTP on the internal network, never through the TLS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^internal/broker/"]
 DIAGNOSTICS_QUEUE_PREFIX = env_str("DIAGNOSTICS_QUEUE_PREFIX") or "torchready.student."
 # A queued run no worker takes in this many seconds expires; a claimed run gets
 # the check's own time limit plus this grace before it counts as lost.
 DIAGNOSTICS_QUEUE_TIMEOUT = env_int("DIAGNOSTICS_QUEUE_TIMEOUT", 300)
+# At most this many runs wait in one student's RabbitMQ queue; more are refused.
+DIAGNOSTICS_QUEUE_MAX_LENGTH = env_int("DIAGNOSTICS_QUEUE_MAX_LENGTH", 10)
 DIAGNOSTICS_CHECK_TIMEOUT = env_int("DIAGNOSTICS_CHECK_TIMEOUT", 120)
 DIAGNOSTICS_RUN_GRACE = env_int("DIAGNOSTICS_RUN_GRACE", 60)
 DIAGNOSTICS_HEARTBEAT_INTERVAL = env_int("DIAGNOSTICS_HEARTBEAT_INTERVAL", 15)
@@ -303,6 +420,12 @@ DIAGNOSTICS_HEARTBEAT_INTERVAL = env_int("DIAGNOSTICS_HEARTBEAT_INTERVAL", 15)
 DIAGNOSTICS_RATE_LIMIT = env_int("DIAGNOSTICS_RATE_LIMIT", 30)
 CELERY_BEAT_SCHEDULE = {
     "diagnostics-sweep-stale-runs": {"task": "diagnostics.sweep_stale_runs", "schedule": 30.0},
+    # Closes broker connections of revoked tokens that got back in while RabbitMQ's
+    # auth cache still remembered them (a no-op without RabbitMQ).
+    "diagnostics-close-revoked-connections": {
+        "task": "diagnostics.close_revoked_connections",
+        "schedule": 15.0,
+    },
 }
 
 LOGGING = {

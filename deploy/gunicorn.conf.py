@@ -27,4 +27,7 @@ limit_request_field_size = 8190
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
+# gunicornc's control socket, beside the app's other state: the default,
+# ~/.gunicorn/, is the image's read-only /app for its non-root user.
+control_socket = os.path.join(os.environ.get("TORCHREADY_VAR_DIR", "var"), "gunicorn.ctl")
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

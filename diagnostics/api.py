@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from diagnostics.agent.worker.protocol import (
     MAX_BODY_BYTES,
     SUPPORTED_SCHEMA_VERSIONS,
+    Claim,
     Heartbeat,
     Submission,
 )
@@ -219,16 +220,28 @@ def heartbeat(request: HttpRequest, token: WorkerToken) -> JsonResponse:
 @require_GET
 @worker_api
 def config(request: HttpRequest, token: WorkerToken) -> JsonResponse:
+    # A worker consumes its queue as soon as it has this answer; on RabbitMQ the
+    # queue must exist by then (idempotent: it usually does, since the token's creation).
+    services.queue_ensure(student=token.student)
     return JsonResponse(selectors.worker_config(token=token))
 
 
 @require_POST
 @worker_api
 def run_claim(request: HttpRequest, token: WorkerToken, run_id: int) -> JsonResponse:
+    redelivered = False
+    if request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
+        parsed = _read_json(request)
+        if isinstance(parsed, JsonResponse):
+            return parsed
+        try:
+            redelivered = Claim.model_validate(parsed[1]).redelivered
+        except ValidationError as exc:
+            return _error(400, "invalid claim", errors=_validation_errors(exc))
     run = selectors.run_for_student(run_id=run_id, student=token.student)
     if run is None:
         return _error(404, "no such run for this token")
-    claimed = services.run_claim(run=run)
+    claimed = services.run_claim(run=run, redelivered=redelivered)
     payload = {"claimed": claimed, "run_id": run.pk, "state": run.state, "mode": run.mode}
     if claimed:
         payload["timeout"] = settings.DIAGNOSTICS_CHECK_TIMEOUT

@@ -54,6 +54,12 @@ class CheckRun(models.Model):
         REJECTED = "rejected", "The server rejected the report"
         WORKER_LOST = "worker_lost", "The worker stopped before it posted a report"
         NO_WORKER = "no_worker", "No worker picked the run up in time"
+        QUEUE_FULL = "queue_full", "Too many runs are already waiting for your worker"
+        WORKER_KILLED = (
+            "worker_killed",
+            "The worker was killed during this check twice (out of memory, or the machine "
+            "stopped); it is not run a third time",
+        )
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
 
@@ -72,6 +78,9 @@ class CheckRun(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # How many workers have claimed it: a second only when the broker gave the run
+    # back because the first worker's connection dropped mid-run.
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Past it, a queued run expires and a running one is failed as worker_lost.
     deadline = models.DateTimeField()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from functools import cache
 
-from diagnostics.agent.worker.protocol import MAX_BODY_BYTES, Heartbeat, Submission
+from diagnostics.agent.worker.protocol import MAX_BODY_BYTES, Claim, Heartbeat, Submission
 
 REF = "#/components/schemas/{model}"
 
 
 def _schemas() -> dict:
     schemas: dict = {}
-    for model in (Submission, Heartbeat):
+    for model in (Submission, Heartbeat, Claim):
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -88,7 +88,8 @@ def openapi_document() -> dict:
             },
             "/runs/{run_id}/claim": {
                 "post": {
-                    "summary": "Take a queued run (once)",
+                    "summary": "Take a queued run (once; once more if the broker redelivered it)",
+                    "requestBody": {"required": False, **_json("Claim")},
                     "parameters": [
                         {
                             "name": "run_id",
@@ -97,7 +98,10 @@ def openapi_document() -> dict:
                             "schema": {"type": "integer"},
                         }
                     ],
-                    "responses": {"200": {"description": "Claimed"}, **_errors(401, 404, 409, 429)},
+                    "responses": {
+                        "200": {"description": "Claimed"},
+                        **_errors(400, 401, 404, 409, 413, 429),
+                    },
                 }
             },
             "/reports": {

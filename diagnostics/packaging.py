@@ -27,7 +27,7 @@ PYPROJECT = PACKAGE_DIR.parent / "pyproject.toml"
 # All that ships: the agent package and the two Django-free entry files above it.
 AGENT_DIR = PACKAGE_DIR / "agent"
 ENTRY_FILES = ("__init__.py", "__main__.py")
-FALLBACK_REQUIRES = ["pydantic>=2.5,<3", "nvidia-ml-py>=12.535", "celery>=5.4,<6", "redis>=5"]
+FALLBACK_REQUIRES = ["pydantic>=2.5,<3", "nvidia-ml-py>=12.535", "celery>=5.4,<6"]
 
 
 def wheel_filename() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from diagnostics.agent.worker.protocol import RUN_TASK
 
+from . import broker
 from .models import CheckRun, Report, WorkerToken
 from .services import hash_token, queue_name
 
@@ -35,19 +37,60 @@ def worker_online(*, token: WorkerToken | None) -> bool:
 
 
 def worker_config(*, token: WorkerToken) -> dict:
-    """What a worker needs to start: its broker and its own queue."""
+    """What a worker needs to start: its broker, its log-in there, and its own queue.
+
+    On RabbitMQ the worker logs in as `broker_login` with its token as the
+    password; the URL itself carries no credential.
+    """
     broker_url = settings.TORCHREADY_WORKER_BROKER_URL
     options = (
         settings.CELERY_BROKER_TRANSPORT_OPTIONS if broker_url == settings.CELERY_BROKER_URL else {}
     )
+    login = broker.worker_login(token_id=token.pk) if broker.is_rabbitmq(broker_url) else None
     return {
         "broker_url": broker_url,
+        "broker_login": login,
         "broker_transport_options": options,
         "queue": queue_name(student=token.student),
         "task": RUN_TASK,
         "heartbeat_interval": settings.DIAGNOSTICS_HEARTBEAT_INTERVAL,
         "check_timeout": settings.DIAGNOSTICS_CHECK_TIMEOUT,
     }
+
+
+# --- What RabbitMQ asks about a worker (through /internal/broker/) -----------
+
+
+def broker_token(*, login: str) -> WorkerToken | None:
+    """The active token a broker user name stands for, of an active student."""
+    token_id = broker.token_id_of(login)
+    if token_id is None:
+        return None
+    return (
+        WorkerToken.objects.select_related("student")
+        .filter(pk=token_id, revoked_at__isnull=True, student__is_active=True)
+        .first()
+    )
+
+
+def broker_login_allowed(*, login: str, password: str) -> bool:
+    """The user name is a worker id and the password is that worker's active token."""
+    token = broker_token(login=login)
+    return token is not None and hmac.compare_digest(token.token_hash, hash_token(password))
+
+
+def broker_vhost_allowed(*, login: str, vhost: str) -> bool:
+    return vhost == settings.DIAGNOSTICS_STUDENT_VHOST and broker_token(login=login) is not None
+
+
+def broker_resource_allowed(
+    *, login: str, vhost: str, resource: str, name: str, permission: str
+) -> bool:
+    """Read (consume, get) on the worker's own queue in the students' vhost; nothing else."""
+    if (vhost, resource, permission) != (settings.DIAGNOSTICS_STUDENT_VHOST, "queue", "read"):
+        return False
+    token = broker_token(login=login)
+    return token is not None and name == queue_name(student=token.student)
 
 
 def run_for_student(*, run_id: int, student: User) -> CheckRun | None:

@@ -7,6 +7,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -17,6 +18,7 @@ from diagnostics.agent.report import Report as ProbeReport
 from diagnostics.agent.verdict.ids import Verifier
 from diagnostics.agent.worker.protocol import RUN_TASK
 
+from . import broker
 from .models import CheckRun, Report, WorkerToken
 from .summary import report_summary
 
@@ -40,13 +42,18 @@ def token_create(*, student: User) -> tuple[WorkerToken, str]:
         token = WorkerToken.objects.create(
             student=student, prefix=raw[:10], token_hash=hash_token(raw)
         )
+        transaction.on_commit(lambda: queue_ensure(student=student))
     return token, raw
 
 
 def token_revoke_all(*, student: User) -> int:
-    return WorkerToken.objects.filter(student=student, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    """Revoke the student's active tokens; their broker connections close once this commits."""
+    active = WorkerToken.objects.filter(student=student, revoked_at__isnull=True)
+    token_ids = list(active.values_list("pk", flat=True))
+    revoked = active.filter(pk__in=token_ids).update(revoked_at=timezone.now())
+    if token_ids:
+        transaction.on_commit(lambda: broker_disconnect(token_ids=token_ids))
+    return revoked
 
 
 def token_heartbeat(*, token: WorkerToken, info: dict) -> WorkerToken:
@@ -56,11 +63,59 @@ def token_heartbeat(*, token: WorkerToken, info: dict) -> WorkerToken:
     return token
 
 
+# --- The students' broker ----------------------------------------------------
+
+
+def broker_disconnect(*, token_ids: list[int]) -> int:
+    """Close these tokens' open broker connections now, through RabbitMQ's management API.
+
+    RabbitMQ refuses the token's next log-in once its auth cache forgets it (30 s
+    at most); a worker that got back in meanwhile is closed by
+    broker_disconnect_revoked, which beat runs every 15 s.
+    """
+    if not broker.management_enabled():
+        return 0
+    logins = {broker.worker_login(token_id=token_id) for token_id in token_ids}
+    try:
+        found = broker.worker_connections()
+        return broker.close_connections(c for c in found if c.get("user") in logins)
+    except broker.ManagementError as exc:
+        log.warning("could not close revoked workers' broker connections yet: %s", exc)
+        return 0
+
+
+def broker_disconnect_revoked() -> int:
+    """Close every connection in the students' vhost that no active worker token owns."""
+    if not broker.management_enabled():
+        return 0
+    server_user = urlsplit(broker.student_broker_url()).username
+    connections = [c for c in broker.worker_connections() if c.get("user") != server_user]
+    token_ids = {broker.token_id_of(str(c.get("user", ""))) for c in connections}
+    active = set(
+        WorkerToken.objects.filter(
+            pk__in=token_ids - {None}, revoked_at__isnull=True, student__is_active=True
+        ).values_list("pk", flat=True)
+    )
+    stale = [c for c in connections if broker.token_id_of(str(c.get("user", ""))) not in active]
+    return broker.close_connections(stale)
+
+
 # --- Runs -----------------------------------------------------------------
 
 
 def queue_name(*, student: User) -> str:
     return f"{settings.DIAGNOSTICS_QUEUE_PREFIX}{student.pk}"
+
+
+def queue_ensure(*, student: User) -> bool:
+    """Declare the student's queue on RabbitMQ, so their worker finds it before the
+    first run; False (and a warning) if the broker can't be reached just now."""
+    try:
+        broker.declare_student_queue(queue_name(student=student))
+    except broker.UNREACHABLE as exc:
+        log.warning("could not declare %s's queue: %s", student, exc)
+        return False
+    return True
 
 
 def run_create(*, student: User, mode: str = CheckRun.Mode.QUICK) -> CheckRun:
@@ -77,48 +132,67 @@ def run_create(*, student: User, mode: str = CheckRun.Mode.QUICK) -> CheckRun:
 
 
 def _enqueue(*, run_id: int, mode: str, queue: str) -> None:
-    from kombu.exceptions import OperationalError
+    from amqp.exceptions import MessageNacked
 
     from config.celery import app
 
+    # Django's settings name the broker (Celery's own conf prefers the
+    # environment variable, which settings may override).
+    broker_url = broker.student_broker_url()
+    options, properties = broker.publish_settings(broker_url)
     try:
         # A fresh connection with no publish retries: a click must fail fast
         # and visibly when the broker is down, not hang the request.
-        # Django's settings name the broker (Celery's own conf prefers the
-        # environment variable, which settings may override).
-        broker_url = settings.DIAGNOSTICS_STUDENT_BROKER_URL or settings.CELERY_BROKER_URL
-        with app.connection_for_write(
-            broker_url, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
-        ) as conn:
+        with app.connection_for_write(broker_url, transport_options=options) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             app.send_task(
                 RUN_TASK,
                 kwargs={"run_id": run_id, "mode": mode},
-                queue=queue,
+                # A kombu Queue is accepted at run time; celery-types says str only.
+                queue=broker.student_queue(queue),  # type: ignore[arg-type]
                 connection=conn,
                 retry=False,
                 # No one takes it after the run's deadline; the sweep expires it.
                 expires=settings.DIAGNOSTICS_QUEUE_TIMEOUT,
+                **properties,
             )
-    except (OperationalError, OSError) as exc:
+    except broker.UNREACHABLE as exc:
+        # kombu wraps the broker's nack (a full queue refusing the run) in its OperationalError.
+        if isinstance(exc.__cause__ or exc.__context__, MessageNacked):
+            _enqueue_failed(run_id, CheckRun.Reason.QUEUE_FULL, "the student's queue is full")
+            return
         log.warning("enqueue of run %s failed: %s", run_id, exc)
-        run_finish(
-            run=CheckRun.objects.get(pk=run_id),
-            state=CheckRun.State.FAILED,
-            reason=CheckRun.Reason.BROKER_DOWN,
-            detail=str(exc),
-        )
+        _enqueue_failed(run_id, CheckRun.Reason.BROKER_DOWN, str(exc))
 
 
-def run_claim(*, run: CheckRun) -> bool:
-    """queued → running, once: a redelivered task finds it already taken."""
+def _enqueue_failed(run_id: int, reason: str, detail: str) -> None:
+    run = CheckRun.objects.get(pk=run_id)
+    run_finish(run=run, state=CheckRun.State.FAILED, reason=reason, detail=detail)
+
+
+def run_claim(*, run: CheckRun, redelivered: bool = False) -> bool:
+    """queued → running, once. A run the broker redelivered (its worker died mid-run,
+    so its connection dropped before the acknowledgement) runs once more; if it
+    comes back a second time it is failed with the reason instead."""
     now = timezone.now()
     deadline = now + timedelta(
         seconds=settings.DIAGNOSTICS_CHECK_TIMEOUT + settings.DIAGNOSTICS_RUN_GRACE
     )
-    claimed = CheckRun.objects.filter(
-        pk=run.pk, state=CheckRun.State.QUEUED, deadline__gt=now
-    ).update(state=CheckRun.State.RUNNING, claimed_at=now, deadline=deadline)
+    claim = {"state": CheckRun.State.RUNNING, "claimed_at": now, "deadline": deadline}
+    runs = CheckRun.objects.filter(pk=run.pk)
+    claimed = runs.filter(state=CheckRun.State.QUEUED, deadline__gt=now).update(**claim, attempts=1)
+    if not claimed and redelivered:
+        running = runs.filter(state=CheckRun.State.RUNNING)
+        claimed = running.filter(attempts__lte=1).update(**claim, attempts=2)
+        if not claimed:
+            running.update(
+                state=CheckRun.State.FAILED,
+                reason=CheckRun.Reason.WORKER_KILLED,
+                detail="The worker running this check stopped twice before it posted a report "
+                "(killed, out of memory, or its machine went down). Run it again once the "
+                "cause is fixed.",
+                finished_at=now,
+            )
     run.refresh_from_db()
     return claimed == 1
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, broker_auth, views
 
 app_name = "diagnostics"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("gpu/panel", views.panel, name="panel"),
     path("gpu/reports/<uuid:report_id>", views.report_detail, name="report_detail"),
     path("worker/<str:filename>", views.worker_wheel, name="worker_wheel"),
+    # RabbitMQ's questions about students' workers; 404 for everyone but the broker.
+    path("internal/broker/<str:kind>", broker_auth.auth, name="broker_auth"),
 ]

@@ -128,7 +128,9 @@ def token(request: HtmxHttpRequest) -> HttpResponse:
     elif action == "revoke":
         services.token_revoke_all(student=request.user)
         messages.success(
-            request, "Worker token revoked. A worker using it stops being able to post."
+            request,
+            "Worker token revoked. A worker using it is disconnected from its queue "
+            "within a minute and can no longer post.",
         )
     else:
         return HttpResponse("unknown action", status=400)

@@ -1,15 +1,17 @@
 """Faults, each bounded in time, on loopback only, never touching shared services:
-a private PostgreSQL cluster (initdb in a temporary folder, its own port) and a
-private Redis (deploy/redis.sh, persisted like the compose service, its own port).
+a private PostgreSQL cluster (initdb in a temporary folder, its own port), a
+private Redis for the cache (deploy/redis.sh) and a private RabbitMQ node
+(deploy/rabbitmq.sh, persisted like the compose service, its own name and ports).
 
 1. PostgreSQL restarted during load: simulated workers keep posting reports
    while the cluster restarts; they retry on 5xx and connection errors, and
    every report acknowledged is stored exactly once.
-2. Redis restarted: a run is queued while the student's worker is stopped, Redis
-   restarts, the worker starts again and runs it; a worker that was connected
-   during a restart reconnects and runs the next one.
+2. RabbitMQ restarted: a run is queued while the student's worker is stopped,
+   RabbitMQ restarts, the worker starts again and runs it; a worker that was
+   connected during a restart reconnects (logging in with its token again) and
+   runs the next one.
 
-    .venv/bin/python perf/faults.py [--workers 50] [--seconds 30]
+    .venv/bin/python perf/faults.py [--workers 50] [--seconds 30] [--only postgres|rabbitmq]
 
 Run as root (PostgreSQL's tools run as the postgres user through runuser).
 """
@@ -73,7 +75,7 @@ class PrivateRedis:
     def __init__(self, folder: Path):
         self.port = free_port()
         self.folder = folder
-        self.passwords = {"server": secrets.token_hex(16), "worker": secrets.token_hex(16)}
+        self.passwords = {"server": secrets.token_hex(16)}
         self.proc = None
 
     def url(self, user: str, db: int) -> str:
@@ -87,7 +89,6 @@ class PrivateRedis:
             "REDIS_APPENDONLY": "yes",
             "REDIS_ACL_FILE": str(self.folder / "users.acl"),
             "REDIS_SERVER_PASSWORD": self.passwords["server"],
-            "REDIS_WORKER_PASSWORD": self.passwords["worker"],
         }
         self.proc = subprocess.Popen(
             ["sh", "deploy/redis.sh", "--appendfsync", "always"],
@@ -105,13 +106,6 @@ class PrivateRedis:
             except redis.RedisError:
                 time.sleep(0.1)
         raise RuntimeError("private redis did not start")
-
-    def restart(self) -> float:
-        started = time.perf_counter()
-        self.proc.terminate()  # SIGTERM: Redis writes its append-only file and exits
-        self.proc.wait(timeout=30)
-        self.start()
-        return time.perf_counter() - started
 
 
 def app_env(database_url: str, var: Path, port: int, **extra: str) -> dict:
@@ -217,13 +211,18 @@ def postgres_restart(pg: PrivatePostgres, tmp: Path, workers: int, seconds: floa
     assert not lost and not dup and after > 0
 
 
-def redis_restart(pg: PrivatePostgres, tmp: Path) -> None:
-    print("\n== Redis restarted (persisted like the compose service)")
+def rabbitmq_restart(pg: PrivatePostgres, tmp: Path) -> None:
+    print("\n== RabbitMQ restarted (durable queues, persistent runs, as in compose)")
     from tests.diagnostics.pipeline.processes import Worker, wait_for
+    from tests.rabbitmq import PrivateNode
 
     redis_ = PrivateRedis(tmp)
     redis_.start()
     port = free_port()
+    node = PrivateNode(
+        auth_url=f"http://127.0.0.1:{port}/internal/broker", auth_secret=secrets.token_hex(24)
+    )
+    node.start()
     database = pg.url.rsplit("/", 1)[0] + "/torchready_faults_redis"
     subprocess.run(
         ["psql", pg.url, "-q", "-c", "CREATE DATABASE torchready_faults_redis"], check=True
@@ -232,10 +231,12 @@ def redis_restart(pg: PrivatePostgres, tmp: Path) -> None:
         database,
         tmp / "var-redis",
         port,
-        CELERY_BROKER_URL=redis_.url("server", 1),
+        CELERY_BROKER_URL=node.url("server"),
         CACHE_URL=redis_.url("server", 2),
-        STUDENT_BROKER_URL=redis_.url("server", 0),
-        TORCHREADY_WORKER_BROKER_URL=redis_.url("worker", 0),
+        STUDENT_BROKER_URL=node.url("students"),
+        TORCHREADY_WORKER_BROKER_URL=f"amqp://127.0.0.1:{node.amqp_port}/students",
+        STUDENT_BROKER_MANAGEMENT_URL=node.management_url,
+        BROKER_AUTH_SECRET=node.auth_secret,
         DIAGNOSTICS_QUEUE_TIMEOUT="120",
     )
     world = prepare(env, 1)
@@ -265,23 +266,23 @@ def redis_restart(pg: PrivatePostgres, tmp: Path) -> None:
 
     worker = None
     try:
-        # a) queued while no worker runs, then Redis restarts, then the worker starts.
+        # a) queued while no worker runs, then RabbitMQ restarts, then the worker starts.
         run_a = queue_run()
-        took = redis_.restart()
+        took = restart(node)
         print(
-            f"run {run_a} queued with no worker; Redis restarted in {took:.1f} s; "
+            f"run {run_a} queued with no worker; RabbitMQ restarted in {took:.1f} s; "
             f"state now {state(run_a)}"
         )
         worker = Worker(url, token, tmp / "spool", tmp / "student-worker.log")
         wait_for(lambda: state(run_a) not in ("queued", "running"), 120, f"run {run_a}")
         print(f"run {run_a} after the worker started: {state(run_a)}")
-        # b) Redis restarts under a connected, idle worker; the next run still arrives.
-        took = redis_.restart()
+        # b) RabbitMQ restarts under a connected, idle worker; the next run still arrives.
+        took = restart(node)
         started = time.perf_counter()
         run_b = queue_run()
         wait_for(lambda: state(run_b) not in ("queued", "running"), 120, f"run {run_b}")
         print(
-            f"Redis restarted under a connected worker in {took:.1f} s; run {run_b} queued "
+            f"RabbitMQ restarted under a connected worker in {took:.1f} s; run {run_b} queued "
             f"after it: {state(run_b)} in {time.perf_counter() - started:.1f} s"
         )
         assert state(run_a) == "posted" and state(run_b) == "posted"
@@ -292,24 +293,34 @@ def redis_restart(pg: PrivatePostgres, tmp: Path) -> None:
         web.wait(timeout=30)
         redis_.proc.terminate()
         redis_.proc.wait(timeout=30)
+        node.remove()
+
+
+def restart(node) -> float:
+    started = time.perf_counter()
+    node.restart()
+    return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--only", choices=["postgres", "rabbitmq"], help="run one fault")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="torchready-faults-"))
     tmp.chmod(0o755)
     pg = PrivatePostgres(tmp)
     pg.ctl("start")
     try:
-        postgres_restart(pg, tmp, args.workers, args.seconds)
-        redis_restart(pg, tmp)
+        if args.only != "rabbitmq":
+            postgres_restart(pg, tmp, args.workers, args.seconds)
+        if args.only != "postgres":
+            rabbitmq_restart(pg, tmp)
     finally:
         pg.ctl("stop", "-m", "fast")
         shutil.rmtree(tmp, ignore_errors=True)
-    print("\nno report lost or duplicated; queued runs survived the Redis restart")
+    print("\nno report lost or duplicated; queued runs survived the RabbitMQ restart")
 
 
 if __name__ == "__main__":

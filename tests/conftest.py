@@ -27,9 +27,10 @@ CHROMIUM_ARGS = [
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Every browser test is slow, also one whose module forgets to say so (`-m "not slow"`)."""
+    """Browser and RabbitMQ tests are slow, also where a module forgets to say so."""
     for item in items:
-        if item.get_closest_marker("browser") and not item.get_closest_marker("slow"):
+        heavy = item.get_closest_marker("browser") or item.get_closest_marker("rabbitmq")
+        if heavy and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
 
 

@@ -1,11 +1,13 @@
 """The compose deployment, run natively: CI can't run Docker, so this test takes
 each service's command from docker-compose.yml and runs that very command here,
-against the local PostgreSQL and a private Redis started with the compose
-service's own script (users, passwords and databases as in production).
+against the local PostgreSQL, a private Redis and a private RabbitMQ node started
+with the compose services' own scripts (users, vhosts, plugins, TLS and passwords
+as in production).
 
 Then it smoke-tests the running services as a class would: an instructor and a
 student log in, the student's worker (started with the page's command) runs a
-check through the students' Redis user, and the instructor reads the dashboard.
+check, logged in to RabbitMQ over TLS with its own worker token, and the
+instructor reads the dashboard.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import rabbitmq
 from tests.diagnostics.pipeline.processes import Worker, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,21 +44,57 @@ pytestmark = [
 
 
 def test_the_compose_file_has_every_service_with_health_checks_and_volumes():
-    assert set(SERVICES) == {"db", "redis", "migrate", "web", "worker", "beat"}
-    for name in ("db", "redis", "web", "worker"):
+    assert set(SERVICES) == {"db", "redis", "rabbitmq", "migrate", "web", "worker", "beat"}
+    for name in ("db", "redis", "rabbitmq", "web", "worker"):
         assert SERVICES[name]["healthcheck"]["test"], name
-    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata"}
+    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata", "rabbitmqdata", "appdata"}
+    for name in ("migrate", "web", "worker", "beat"):
+        # The image's non-root user writes only to its volume and /tmp.
+        assert SERVICES[name]["read_only"] is True, name
+        assert SERVICES[name]["volumes"] == ["appdata:/app/var"], name
+        assert SERVICES[name]["tmpfs"] == ["/tmp"], name
+    assert SERVICES["migrate"]["command"] == ["python", "manage.py", "prepare_deployment"]
     for name in ("web", "worker", "beat"):
         assert SERVICES[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully"
         )
-    # The server's queues and the students' workers use different Redis users and databases.
+        assert SERVICES[name]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    # The server's own Celery and the students' queues: one RabbitMQ, two vhosts.
     env = SERVICES["web"]["environment"]
-    assert env["CELERY_BROKER_URL"].startswith("redis://server:")
-    assert env["CELERY_BROKER_URL"].endswith("/1")
-    assert env["STUDENT_BROKER_URL"].endswith("/0")
+    assert env["CELERY_BROKER_URL"].startswith("amqp://server:")
+    assert env["CELERY_BROKER_URL"].endswith("@rabbitmq:5672/server")
+    assert env["STUDENT_BROKER_URL"].endswith("@rabbitmq:5672/students")
+    assert env["CACHE_URL"].startswith("redis://server:")
+    # Students get a TLS URL with no credential in it: each worker logs in with its token.
     example = _env_file(ROOT / ".env.example")
-    assert "rediss://worker:" in example["TORCHREADY_WORKER_BROKER_URL"]
+    worker_url = example["TORCHREADY_WORKER_BROKER_URL"]
+    assert worker_url.startswith("amqps://") and "@" not in worker_url
+    assert worker_url.endswith(":5671/students")
+
+
+def test_only_the_web_to_its_proxy_and_rabbitmq_tls_are_published():
+    published = {name: service.get("ports", []) for name, service in SERVICES.items()}
+    assert published["web"] == ["127.0.0.1:${WEB_PORT:-8000}:8000"]
+    assert published["rabbitmq"] == ["${AMQPS_PUBLIC_PORT:-5671}:5671"]
+    assert not any(ports for name, ports in published.items() if name not in ("web", "rabbitmq"))
+    rabbit_env = SERVICES["rabbitmq"]["environment"]
+    assert rabbit_env["TLS_CERT_FILE"].startswith("${TLS_CERT_FILE:-/tls/")
+    assert "${TLS_DIR:-./deploy/tls}:/tls:ro" in SERVICES["rabbitmq"]["volumes"]
+
+
+def test_the_rabbitmq_script_refuses_an_auth_cache_longer_than_30_s(tmp_path):
+    env = {
+        **os.environ,
+        "RABBITMQ_SERVER_PASSWORD": "x",
+        "BROKER_AUTH_SECRET": "y",
+        "BROKER_AUTH_CACHE_TTL_MS": "30001",
+        "TORCHREADY_RABBITMQ_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        ["bash", "deploy/rabbitmq.sh"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "at most 30000" in result.stderr
 
 
 def test_docker_validates_the_compose_file_where_it_can():
@@ -157,12 +196,16 @@ def services(tmp_path):
     running.stop()
 
 
-def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db, tmp_path):
+def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db, tmp_path, request):
+    why_not = rabbitmq.available()
+    if why_not:
+        pytest.fail(f"the compose smoke test runs a private RabbitMQ node: {why_not}")
     secrets_ = {
         "SECRET_KEY": secrets.token_urlsafe(50),
         "POSTGRES_PASSWORD": secrets.token_hex(16),
         "REDIS_SERVER_PASSWORD": secrets.token_hex(16),
-        "REDIS_WORKER_PASSWORD": secrets.token_hex(16),
+        "RABBITMQ_SERVER_PASSWORD": secrets.token_hex(16),
+        "BROKER_AUTH_SECRET": secrets.token_hex(32),
     }
     redis_port, web_port = free_port(), free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
@@ -186,13 +229,41 @@ def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db,
     wait_for(lambda: _pings(server_redis), 20, "redis to start")
     with pytest.raises(redis.AuthenticationError):
         redis.Redis(port=redis_port).ping()  # no default user
-    worker_redis = redis.Redis(
-        port=redis_port, username="worker", password=secrets_["REDIS_WORKER_PASSWORD"]
+
+    # RabbitMQ: the compose service's script, with the compose environment, TLS
+    # with a certificate for this host, and the node's own name, ports and data.
+    node = rabbitmq.PrivateNode(
+        auth_url=f"http://127.0.0.1:{web_port}/internal/broker",
+        auth_secret=secrets_["BROKER_AUTH_SECRET"],
+        tls=_certificate(tmp_path / "tls"),
     )
-    with pytest.raises(redis.ResponseError, match="no permissions"):
-        worker_redis.execute_command("SELECT", 1)  # students can't reach the server's queues
-    with pytest.raises(redis.ResponseError, match="no permissions"):
-        worker_redis.flushall()
+    request.addfinalizer(node.remove)
+    node.server_password = secrets_["RABBITMQ_SERVER_PASSWORD"]
+    tls_files = {
+        "TLS_CERT_FILE": node.env()["TLS_CERT_FILE"],
+        "TLS_KEY_FILE": node.env()["TLS_KEY_FILE"],
+    }
+    rabbit_env = {
+        **node.env(),
+        **{
+            k: _interpolate(v, {**secrets_, **tls_files})
+            for k, v in SERVICES["rabbitmq"]["environment"].items()
+        },
+    }
+    assert rabbit_env["BROKER_AUTH_URL"] == "http://web:8000/internal/broker"
+    rabbit_env["BROKER_AUTH_URL"] = node.auth_url
+    node.proc = services.start("rabbitmq", rabbit_env)
+    node.wait_ready()
+    conf = (node.dir / "conf" / "rabbitmq.conf").read_text()
+    assert "auth_cache.cache_ttl = 30000" in conf
+    assert node.ctl("list_users").split("\n")[2:] == ["server\t[administrator]", ""]  # no guest
+    plugins = (node.dir / "conf" / "enabled_plugins").read_text()
+    for plugin in (
+        "rabbitmq_management",
+        "rabbitmq_auth_backend_http",
+        "rabbitmq_auth_backend_cache",
+    ):
+        assert plugin in plugins
 
     # The app services' environment: .env (from .env.example) plus the compose
     # file's own entries, with the compose network's host names pointed here.
@@ -203,9 +274,7 @@ def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{web_port}",
         "TORCHREADY_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
-        "TORCHREADY_WORKER_BROKER_URL": (
-            f"redis://worker:{secrets_['REDIS_WORKER_PASSWORD']}@127.0.0.1:{redis_port}/0"
-        ),
+        "TORCHREADY_WORKER_BROKER_URL": f"amqps://127.0.0.1:{node.amqps_port}/students",
         # No TLS proxy on this machine: plain HTTP, like a reverse proxy's upstream.
         "BEHIND_TLS_PROXY": "0",
         "SECURE_SSL_REDIRECT": "0",
@@ -216,9 +285,16 @@ def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db,
         "GUNICORN_ACCESS_LOG": "",
         "PYTHONUNBUFFERED": "1",
     }
+    here = {
+        "@redis:6379/": f"@127.0.0.1:{redis_port}/",
+        "@rabbitmq:5672/": f"@127.0.0.1:{node.amqp_port}/",
+        "@rabbitmq:15672": f"@127.0.0.1:{node.management_port}",
+    }
     for key, value in SERVICES["web"]["environment"].items():
         value = _interpolate(value, secrets_)
-        env[key] = value.replace("@redis:6379/", f"@127.0.0.1:{redis_port}/")
+        for compose_host, native in here.items():
+            value = value.replace(compose_host, native)
+        env[key] = value
     assert env["DATABASE_URL"].startswith("postgres://torchready:")
     env["DATABASE_URL"] = smoke_db  # the local PostgreSQL trusts user postgres
 
@@ -234,7 +310,7 @@ def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db,
     )
 
     # Exactly the compose commands ran (only the executables' folder differs).
-    for name in ("redis", "migrate", "web", "worker", "beat"):
+    for name in ("redis", "rabbitmq", "migrate", "web", "worker", "beat"):
         compose_command = SERVICES[name]["command"]
         ran = services.ran[name]
         assert Path(ran[0]).name == compose_command[0] and ran[1:] == compose_command[1:], name
@@ -258,10 +334,28 @@ def test_the_compose_services_run_natively_and_a_class_works(services, smoke_db,
     instructor = _logged_in(url, "smoke-instructor")
 
     # The student's worker, started as the GPU page tells them; its broker comes
-    # from the server: the students' Redis user and database.
-    worker = Worker(url, ids["token"], tmp_path / "spool", tmp_path / "student-worker.log")
+    # from the server: RabbitMQ over TLS, logged in with its own worker token.
+    worker = Worker(
+        url,
+        ids["token"],
+        tmp_path / "spool",
+        tmp_path / "student-worker.log",
+        env={"SSL_CERT_FILE": str(tmp_path / "tls" / "ca.pem")},
+    )
     try:
         wait_for(lambda: "ready" in worker.output(), 60, "the student's worker to start")
+        # The management API lists connections with a few seconds' delay.
+        students = _waited(
+            worker,
+            lambda: [
+                (c["user"], c["vhost"], c["ssl"])
+                for c in node.management("/connections")
+                if c["user"] != "server"
+            ],
+            30,
+            "the worker's connection",
+        )
+        assert students == [(f"worker-{ids['token_id']}", "students", True)]
         response = student.post(
             f"{url}/gpu/runs", data={"mode": "quick"}, headers={"X-CSRFToken": _csrf(student)}
         )
@@ -319,8 +413,71 @@ klass.students.add(student)
 module = Module.objects.create(slug="env", source_path="env.md", title="Environment", sort=1)
 Objective.objects.create(module=module, order=0, text="A GPU env", key="gpu", verifier="gpu-env")
 klass.modules.add(module)
-print(json.dumps({"class_id": klass.pk, "token": token_create(student=student)[1]}))
+token, raw = token_create(student=student)
+print(json.dumps({"class_id": klass.pk, "token": raw, "token_id": token.pk}))
 """.replace("@PASSWORD@", PASSWORD)
+
+
+def _waited(worker: Worker, *args):
+    try:
+        return wait_for(*args)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker.output()[-3000:]}") from None
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A CA and a certificate for 127.0.0.1 and localhost signed by it, as certbot's would be."""
+    folder.mkdir()
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Smoke CA",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "privkey.pem",
+        "-out",
+        "req.pem",
+    )
+    (folder / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "req.pem",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "fullchain.pem",
+    )
+    return folder / "fullchain.pem", folder / "privkey.pem"
 
 
 def _pings(client) -> bool:

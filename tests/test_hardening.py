@@ -23,7 +23,12 @@ def production_env(tmp_path: Path) -> dict[str, str]:
     env.update(
         SECRET_KEY="x" * 20 + "-a-long-random-production-key-with-enough-entropy-0123456789",
         DATABASE_URL="postgres://torchready:secret@db:5432/torchready",
-        CELERY_BROKER_URL="redis://server:secret@redis:6379/1",
+        # What docker-compose.yml adds for the app services.
+        CELERY_BROKER_URL="amqp://server:secret@rabbitmq:5672/server",
+        STUDENT_BROKER_URL="amqp://server:secret@rabbitmq:5672/students",
+        CACHE_URL="redis://server:secret@redis:6379/0",
+        BROKER_AUTH_SECRET="b" * 64,
+        INTERNAL_HOSTS="web",
         TORCHREADY_VAR_DIR=str(tmp_path),
     )
     return env

@@ -94,6 +94,9 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     "diagnostics:report_detail": ("GET", {"anonymous": LOGIN, "student": 200, "*": 404}),
     # Students install the worker with pip, which has no session.
     "diagnostics:worker_wheel": ("GET", {"*": 200}),
+    # RabbitMQ's questions about workers' log-ins: only the broker, with the shared
+    # secret, gets an answer; to everyone else the path does not exist.
+    "diagnostics:broker_auth": ("POST", {"*": 404}),
     # The admin is for superusers only: everyone else is sent to its log-in.
     "admin:login": ("GET", {"*": 200}),
     "admin:logout": ("POST", {"*": 302}),
@@ -160,6 +163,7 @@ def world(make_user, module, settings, tmp_path):
         "run_id": run.pk,
         "report_id": report.report_id,
         "filename": packaging.wheel_filename(),
+        "kind": "user",
         "invite_id": invite.pk,
         "token": staged.token,
     }

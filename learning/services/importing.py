@@ -156,6 +156,18 @@ NOT_COURSE_FOLDERS = frozenset(
 )
 
 
+def import_course_first_start(*, directory: Path, base_url: str = "") -> CourseSummary | None:
+    """A new deployment's course: import `directory` if no module exists yet.
+
+    Runs at every start (the compose `migrate` service), so it imports once: after
+    that, the course changes only when an operator runs `import_course`, and
+    edits made in the admin are never undone by a restart.
+    """
+    if Module.objects.exists():
+        return None
+    return import_course(directory=directory, base_url=base_url or None)
+
+
 def import_course(
     *,
     directory: Path,

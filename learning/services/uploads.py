@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
@@ -77,7 +77,7 @@ def _staging(token: str) -> Path:
     return Path(settings.UPLOAD_DIR) / token
 
 
-def stage_upload(*, user: AbstractBaseUser, upload: UploadedFile, whole_course: bool) -> Staged:
+def stage_upload(*, user: User, upload: UploadedFile, whole_course: bool) -> Staged:
     """Check and unpack an upload into a staging folder of its own."""
     name = PurePosixPath((upload.name or "").replace("\\", "/")).name
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
@@ -107,7 +107,7 @@ def stage_upload(*, user: AbstractBaseUser, upload: UploadedFile, whole_course: 
     return staged
 
 
-def stage_course_folder(*, user: AbstractBaseUser) -> Staged:
+def stage_course_folder(*, user: User) -> Staged:
     """Preview the configured course folder (the import reads it in place)."""
     folder = Path(settings.COURSE_DIR)
     if not folder.is_dir():
@@ -125,7 +125,7 @@ def stage_course_folder(*, user: AbstractBaseUser) -> Staged:
     return staged
 
 
-def staged_for(*, user: AbstractBaseUser, token: str) -> Staged | None:
+def staged_for(*, user: User, token: str) -> Staged | None:
     """The user's own staged upload; None for anyone else's, or one gone or expired."""
     if not token.isalnum():
         return None

@@ -58,3 +58,78 @@ def bearer(student, settings):
 )
 def test_the_worker_api_never_fails_and_matches_its_schema(case, bearer):
     case.call_and_validate(headers=bearer, checks=CHECKS)
+
+
+# RabbitMQ's questions (/internal/broker/), fuzzed the same way: a document of
+# what the broker sends (form fields, as rabbitmq_auth_backend_http posts them),
+# from which schemathesis makes valid and invalid questions. Every answer is a
+# 200 with "allow" or "deny", never a 5xx.
+BROKER_FIELDS = ("username", "password", "vhost", "resource", "name", "permission")
+BROKER_SCHEMA = {
+    "openapi": "3.0.3",
+    "info": {"title": "TorchReady broker auth (internal)", "version": "1"},
+    "paths": {
+        "/internal/broker/{kind}": {
+            "post": {
+                "parameters": [
+                    {
+                        "name": "kind",
+                        "in": "path",
+                        "required": True,
+                        "schema": {
+                            "type": "string",
+                            "enum": ["user", "vhost", "resource", "topic"],
+                        },
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    **{field: {"type": "string"} for field in BROKER_FIELDS},
+                                    "ip": {"type": "string"},
+                                    "routing_key": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "allow or deny",
+                        "content": {
+                            "text/plain": {"schema": {"type": "string", "enum": ["allow", "deny"]}}
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
+broker_schema = schemathesis.openapi.from_dict(BROKER_SCHEMA)
+broker_schema.app = get_wsgi_application()
+
+
+@pytest.fixture
+def broker_secret(settings, student):
+    import base64
+
+    settings.BROKER_AUTH_SECRET = "f" * 40
+    services.token_create(student=student)
+    return {"Authorization": "Basic " + base64.b64encode(b"broker:" + b"f" * 40).decode()}
+
+
+@broker_schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_broker_auth_endpoints_answer_allow_or_deny_and_never_fail(case, broker_secret):
+    response = case.call(headers=broker_secret)
+    assert response.status_code == 200, response.text[:300]
+    assert response.text in ("allow", "deny")

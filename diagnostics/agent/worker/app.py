@@ -10,20 +10,25 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import math
+import os
 import platform
+import signal
 import socket
+import ssl
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from celery import Celery, Task
+from kombu import Queue
 
 from diagnostics.agent import __version__
 from diagnostics.agent.probe.environment import collect_env
 from diagnostics.agent.worker import poster, runner
-from diagnostics.agent.worker.client import ApiClient, TransientError, with_backoff
+from diagnostics.agent.worker.client import ApiClient, ApiError, TransientError, with_backoff
 from diagnostics.agent.worker.protocol import RUN_TASK
 from diagnostics.agent.worker.spool import Spool, SpoolError
 
@@ -41,23 +46,45 @@ class WorkerSettings:
     state: dict[str, str] = field(default_factory=lambda: {"state": "starting"})
 
 
+def broker_url(config: dict[str, Any], token: str) -> str:
+    """The broker URL from the server, with this worker's own credential when it asks for one.
+
+    On RabbitMQ the user name is the worker id the server gives and the password
+    is the worker token, so the broker accepts exactly the tokens the server does.
+    """
+    url = str(config["broker_url"])
+    login = config.get("broker_login")
+    if not login:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{quote(login, safe='')}:{quote(token, safe='')}@{rest}"
+
+
 def make_app(
     config: dict[str, Any], settings: WorkerSettings, client: ApiClient, spool: Spool
 ) -> Celery:
     app = Celery("torchready-worker", set_as_current=True)
     timeout = float(config.get("check_timeout", 120))
     options = dict(config.get("broker_transport_options") or {})
-    if config["broker_url"].startswith("filesystem://"):
+    url = broker_url(config, settings.token)
+    if url.startswith("filesystem://"):
         # The filesystem broker is polled (kombu's default: every second); a
         # folder listing five times a second keeps a click's latency down.
         options.setdefault("polling_interval", 0.2)
+    amqp = url.startswith(("amqp://", "amqps://"))
     app.conf.update(
-        broker_url=config["broker_url"],
+        broker_url=url,
         # Celery prefers a CELERY_BROKER_URL in the environment over broker_url;
         # the read and write URLs pin the server's broker whatever the env says.
-        broker_read_url=config["broker_url"],
-        broker_write_url=config["broker_url"],
+        broker_read_url=url,
+        broker_write_url=url,
         broker_transport_options=options,
+        # amqps: the server's certificate must be valid for its host name.
+        broker_use_ssl=(
+            {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": None}
+            if url.startswith("amqps://")
+            else False
+        ),
         broker_connection_retry_on_startup=True,
         accept_content=["json"],
         task_serializer="json",
@@ -70,6 +97,10 @@ def make_app(
         worker_enable_remote_control=False,
         task_default_queue=config["queue"],
     )
+    if amqp:
+        # The server declares the queue; a student's worker may only read from it
+        # (RabbitMQ refuses it configure and write), so it declares nothing.
+        app.conf.task_queues = [Queue(config["queue"], no_declare=True)]
 
     @app.task(
         name=RUN_TASK,
@@ -85,16 +116,32 @@ def make_app(
         max_retries=5,
     )
     def run_check(self: Task[Any, Any], run_id: int, mode: str = "quick") -> str:
-        return execute_run(run_id=run_id, mode=mode, settings=settings, client=client, spool=spool)
+        # RabbitMQ marks a message it gives back after a consumer's connection
+        # dropped mid-run; the server then allows the run one more try.
+        redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+        return execute_run(
+            run_id=run_id,
+            mode=mode,
+            settings=settings,
+            client=client,
+            spool=spool,
+            redelivered=redelivered,
+        )
 
     return app
 
 
 def execute_run(
-    *, run_id: int, mode: str, settings: WorkerSettings, client: ApiClient, spool: Spool
+    *,
+    run_id: int,
+    mode: str,
+    settings: WorkerSettings,
+    client: ApiClient,
+    spool: Spool,
+    redelivered: bool = False,
 ) -> str:
-    """Claim, check, spool, post. A redelivered task finds the run taken and does nothing."""
-    claim = with_backoff(lambda: client.claim(run_id), deadline_s=30)
+    """Claim, check, spool, post. A run the server won't give us (taken, finished) is skipped."""
+    claim = with_backoff(lambda: client.claim(run_id, redelivered=redelivered), deadline_s=30)
     if claim is None:
         log.info("run %s is not queued any more; skipping it", run_id)
         return "skipped"
@@ -107,7 +154,7 @@ def execute_run(
         outcome = runner.run_check(
             mode, timeout, python=settings.python, command=settings.check_command
         )
-        log.info("run %s: the check %s in %.1f s", run_id, outcome.outcome, outcome.seconds)
+        log.info("run %s: the check %s in %.2f s", run_id, outcome.outcome, outcome.seconds)
         body = poster.submission_body(outcome.report, run_id, outcome.outcome, outcome.detail)
         try:
             path = poster.spool_submission(spool, body)
@@ -142,9 +189,28 @@ def heartbeat_loop(
             )
             if spool.pending() and settings.state["state"] != "running":
                 poster.flush(client, spool)
+        except ApiError as exc:
+            if exc.status == 401:
+                _stop_revoked()
+                return
+            log.warning("heartbeat failed: %s", exc)
         except Exception as exc:  # noqa: BLE001 - the heartbeat thread must outlive any error
             log.warning("heartbeat failed: %s", exc)
         stop.wait(interval)
+
+
+def _stop_revoked() -> None:
+    """The token was revoked or replaced: the broker refuses it too, so stop for good."""
+    _say_revoked()
+    # Celery's warm shutdown: a check that is running finishes first.
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _say_revoked() -> None:
+    log.error(
+        "the server no longer accepts this worker's token (revoked, or replaced by a new "
+        "one): stopping. Create a token on your GPU page and start the worker with it."
+    )
 
 
 def environment_info() -> dict[str, Any]:
@@ -213,7 +279,22 @@ def start(settings: WorkerSettings) -> int:
         )
     finally:
         stop.set()
+    # The broker refuses a revoked token too, which can stop Celery before the
+    # heartbeat hears it: say why in words rather than leave a traceback.
+    if _token_refused(settings):
+        _say_revoked()
+        return 2
     return 0
+
+
+def _token_refused(settings: WorkerSettings) -> bool:
+    try:
+        ApiClient(settings.server, settings.token, timeout=5).config()
+    except ApiError as exc:
+        return exc.status == 401
+    except TransientError:
+        return False
+    return False
 
 
 def _broker_label(url: str) -> str:

@@ -66,10 +66,15 @@ class ApiClient:
     def heartbeat(self, info: dict[str, Any]) -> dict[str, Any]:
         return _object(self.request("POST", "/heartbeat", json.dumps(info).encode())[1])
 
-    def claim(self, run_id: int) -> dict[str, Any] | None:
-        """The claim, or None when the run is not queued any more (already taken, expired)."""
+    def claim(self, run_id: int, *, redelivered: bool = False) -> dict[str, Any] | None:
+        """The claim, or None when the run is not queued any more (already taken, expired).
+
+        `redelivered`: the broker gave this run back after the worker that had it
+        died mid-run; the server allows one such re-run.
+        """
+        body = json.dumps({"redelivered": True}).encode() if redelivered else b""
         try:
-            return _object(self.request("POST", f"/runs/{run_id}/claim", b"")[1])
+            return _object(self.request("POST", f"/runs/{run_id}/claim", body)[1])
         except ApiError as exc:
             if exc.status in (404, 409):
                 return None

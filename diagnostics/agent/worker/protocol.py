@@ -46,3 +46,14 @@ class Heartbeat(BaseModel):
     env_kind: Literal["conda", "venv", "none", "unknown"] = "unknown"
     env_name: str = Field(default="", max_length=100)
     torch: str = Field(default="", max_length=50)
+
+
+class Claim(BaseModel):
+    """The optional body of POST /api/v1/runs/<id>/claim."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    redelivered: bool = Field(
+        default=False,
+        description="The broker gave this run back after the worker that had it died mid-run.",
+    )

@@ -1,10 +1,19 @@
-"""Fixtures for the worker-pipeline tests: worker tokens for the two students."""
+"""Fixtures for the worker-pipeline tests: worker tokens for the two students, real
+brokers (Redis, the filesystem, a private RabbitMQ node) and real workers.
 
+The RabbitMQ node starts once per session. It asks the live server's
+/internal/broker/ endpoints about workers' log-ins, as the compose deployment's
+node asks the web service; its auth cache keeps answers for 2 s (production:
+30 s) so that tests of a revoked token need not wait.
+"""
+
+import secrets
 import uuid
 
 import pytest
 
 from diagnostics import services
+from tests import rabbitmq
 
 
 @pytest.fixture(autouse=True)
@@ -93,3 +102,36 @@ def start_worker(live_server, tmp_path):
     yield start
     for worker in workers:
         worker.kill()
+
+
+AUTH_SECRET = secrets.token_hex(24)
+CACHE_TTL_MS = 2000
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_node(live_server):
+    why_not = rabbitmq.available()
+    if why_not:
+        pytest.fail(f"the broker tests need a private RabbitMQ node: {why_not}")
+    node = rabbitmq.PrivateNode(
+        auth_url=f"{live_server.url}/internal/broker",
+        auth_secret=AUTH_SECRET,
+        cache_ttl_ms=CACHE_TTL_MS,
+    )
+    node.start()
+    yield node
+    node.remove()
+
+
+@pytest.fixture
+def rabbitmq_broker(settings, rabbitmq_node):
+    """The server publishes to the students' vhost and hands workers the node's URL."""
+    settings.BROKER_AUTH_SECRET = AUTH_SECRET
+    settings.DIAGNOSTICS_STUDENT_BROKER_URL = rabbitmq_node.url("students")
+    settings.TORCHREADY_WORKER_BROKER_URL = f"amqp://127.0.0.1:{rabbitmq_node.amqp_port}/students"
+    settings.DIAGNOSTICS_BROKER_MANAGEMENT_URL = rabbitmq_node.management_url
+    settings.DIAGNOSTICS_STUDENT_VHOST = "students"
+    # Queue names no other test shares, so a message left by one never reaches another.
+    settings.DIAGNOSTICS_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:8]}."
+    settings.DIAGNOSTICS_HEARTBEAT_INTERVAL = 1
+    return rabbitmq_node
