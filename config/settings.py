@@ -295,8 +295,15 @@ DIAGNOSTICS_RUN_GRACE = env_int("DIAGNOSTICS_RUN_GRACE", 60)
 DIAGNOSTICS_HEARTBEAT_INTERVAL = env_int("DIAGNOSTICS_HEARTBEAT_INTERVAL", 15)
 # Requests per minute and token on the worker API.
 DIAGNOSTICS_RATE_LIMIT = env_int("DIAGNOSTICS_RATE_LIMIT", 30)
+# Reports per student in any 24 hours; past it the API answers 429 and the worker
+# keeps the report in its spool. A report is one click, so 200 is far above real use.
+DIAGNOSTICS_DAILY_REPORT_QUOTA = env_int("DIAGNOSTICS_DAILY_REPORT_QUOTA", 200)
+# Retention: each student's newest N raw bodies are kept, and any report that is
+# evidence; older ones are reduced to their summary, hourly by beat.
+DIAGNOSTICS_KEEP_RAW_REPORTS = env_int("DIAGNOSTICS_KEEP_RAW_REPORTS", 20)
 CELERY_BEAT_SCHEDULE = {
     "diagnostics-sweep-stale-runs": {"task": "diagnostics.sweep_stale_runs", "schedule": 30.0},
+    "diagnostics-prune-reports": {"task": "diagnostics.prune_reports", "schedule": 3600.0},
 }
 
 LOGGING = {

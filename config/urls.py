@@ -9,3 +9,4 @@ urlpatterns = [
 ]
 
 handler404 = "diagnostics.api.not_found"
+handler500 = "diagnostics.api.server_error"

@@ -9,14 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError
-from django.http import HttpRequest, JsonResponse
+from django.db import IntegrityError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from pydantic import ValidationError
@@ -53,9 +56,7 @@ def worker_api(view: Callable) -> Callable:
         key = f"api:{token.token_hash[:24]}" if token else f"anon:{request.META.get('REMOTE_ADDR')}"
         retry_after = _rate_limited(key)
         if retry_after:
-            response = _error(429, "too many requests", retry_after=retry_after)
-            response["Retry-After"] = str(retry_after)
-            return response
+            return _too_many("too many requests", retry_after=retry_after)
         if token is None:
             if scheme.lower() != "bearer" or not raw.strip():
                 return _error(401, "missing token: send 'Authorization: Bearer <token>'")
@@ -93,8 +94,13 @@ def _read_json(request: HttpRequest) -> tuple[bytes, object] | JsonResponse:
     if len(body) > MAX_BODY_BYTES:
         return _error(413, f"body over {MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # json.loads would guess UTF-16 or UTF-32 from bytes; the protocol says UTF-8.
+        return _error(400, "the body must be UTF-8", detail=str(exc)[:300])
+    try:
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except ValueError as exc:
         return _error(400, "malformed JSON", detail=str(exc)[:300])
     except RecursionError:  # e.g. [[[[...]]]] thousands deep; no report nests like that
         return _error(400, "malformed JSON", detail="nested too deeply")
@@ -112,6 +118,16 @@ def _has_nul(value) -> bool:
     if isinstance(value, list):
         return any(_has_nul(v) for v in value)
     return False
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A key given twice is an error: a reader picking the last one is a forger's trick."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"duplicate key {twice!r}")
+    return data
 
 
 def _reject_constant(name: str) -> float:
@@ -135,8 +151,8 @@ def reports(request: HttpRequest, token: WorkerToken) -> JsonResponse:
     if not isinstance(data, dict):
         return _error(400, "the body must be a JSON object")
     run = _run_of(data, token)
-    if run is False:
-        return _error(404, "no such run for this token")
+    if isinstance(run, JsonResponse):
+        return run
     version = (
         data.get("report", {}).get("schema_version")
         if isinstance(data.get("report"), dict)
@@ -145,24 +161,38 @@ def reports(request: HttpRequest, token: WorkerToken) -> JsonResponse:
     if version is not None and version not in SUPPORTED_SCHEMA_VERSIONS:
         readable = ", ".join(SUPPORTED_SCHEMA_VERSIONS)
         message = f"unknown schema_version {version!r}; this server reads {readable}"
-        _reject_run(run, message)
-        return _error(400, message, errors=[{"field": "report.schema_version", "message": message}])
+        return _reject(run, message, field="report.schema_version")
     try:
         submission = Submission.model_validate(data)
     except ValidationError as exc:
         errors = _validation_errors(exc)
         _reject_run(run, "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]))
         return _error(400, "invalid report", errors=errors)
-    return _store(body=body, submission=submission, run=run, token=token)
+    received_at = timezone.now()
+    try:
+        skew = services.clock_skew(created_at=submission.report.created_at, received_at=received_at)
+    except services.ClockTooFarOff as exc:
+        return _reject(run, str(exc), field="report.created_at")
+    return _store(
+        body=body, submission=submission, run=run, token=token, received_at=received_at, skew=skew
+    )
 
 
-def _run_of(data: dict, token: WorkerToken) -> CheckRun | None | bool:
-    """The student's run named in the body; None if none is named, False if it isn't theirs."""
+def _run_of(data: dict, token: WorkerToken) -> CheckRun | None | JsonResponse:
+    """The student's run named in the body, or None; an error for a wrong type or another's run."""
     run_id = data.get("run_id")
-    if run_id is None or not isinstance(run_id, int) or isinstance(run_id, bool):
+    if run_id is None:
         return None
+    if type(run_id) is not int:  # no "1", 1.0 or true: those would silently detach the report
+        message = f"run_id must be an integer or null, not {type(run_id).__name__}"
+        return _error(400, message, errors=[{"field": "run_id", "message": message}])
     run = selectors.run_for_student(run_id=run_id, student=token.student)
-    return run if run is not None else False
+    return run if run is not None else _error(404, "no such run for this token")
+
+
+def _reject(run: CheckRun | None, message: str, *, field: str) -> JsonResponse:
+    _reject_run(run, message)
+    return _error(400, message, errors=[{"field": field, "message": message}])
 
 
 def _reject_run(run: CheckRun | None, message: str) -> None:
@@ -173,18 +203,33 @@ def _reject_run(run: CheckRun | None, message: str) -> None:
 
 
 def _store(
-    *, body: bytes, submission: Submission, run: CheckRun | None, token: WorkerToken
+    *,
+    body: bytes,
+    submission: Submission,
+    run: CheckRun | None,
+    token: WorkerToken,
+    received_at: datetime,
+    skew: int,
 ) -> JsonResponse:
     digest = hashlib.sha256(body).hexdigest()
     report_id = str(submission.report.report_id)
     existing = Report.objects.filter(report_id=report_id).first()
     if existing is None:
+        wait = selectors.report_quota_wait(student=token.student, now=received_at)
+        if wait:
+            message = (
+                f"daily report limit reached ({settings.DIAGNOSTICS_DAILY_REPORT_QUOTA} reports "
+                "in 24 hours); the worker keeps this report and sends it later"
+            )
+            return _too_many(message, retry_after=wait)
         data = services.ReportInput(
             report_id=report_id,
-            raw_body=body.decode("utf-8"),
+            raw_body=body,
             body_sha256=digest,
             schema_version=submission.report.schema_version,
             probed_at=submission.report.created_at,
+            received_at=received_at,
+            clock_skew_s=skew,
             facts=submission.report.model_dump(mode="json"),
             run=run,
             outcome=submission.outcome,
@@ -199,6 +244,12 @@ def _store(
     if existing.student_id != token.student_id or existing.body_sha256 != digest:
         return _error(409, "a different report with this report_id was already received")
     return JsonResponse(existing.response, status=200)
+
+
+def _too_many(message: str, *, retry_after: int) -> JsonResponse:
+    response = _error(429, message, retry_after=retry_after)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_POST
@@ -247,3 +298,33 @@ def not_found(request: HttpRequest, exception: Exception | None = None):
     from django.views import defaults
 
     return defaults.page_not_found(request, exception)
+
+
+# While the database restarts or is unreachable: long enough for PostgreSQL to
+# come back, short enough that a worker's spooled report is not held for long.
+DATABASE_RETRY_AFTER = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The site's 500: JSON under /api/, and 503 with Retry-After when the database
+    is down (an outage passes; a worker keeps its report and tries again)."""
+    exc = sys.exc_info()[1]
+    outage = isinstance(exc, (OperationalError, InterfaceError))
+    if request.path.startswith("/api/"):
+        if outage:
+            response = _error(
+                503,
+                "the database is unavailable; try again later",
+                retry_after=DATABASE_RETRY_AFTER,
+            )
+        else:
+            response = _error(500, "internal server error; the operators have the details")
+    else:
+        from django.views import defaults
+
+        response = defaults.server_error(request)
+        if outage:
+            response.status_code = 503
+    if outage:
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response

@@ -137,6 +137,9 @@ def report_detail(request: HtmxHttpRequest, report_id) -> HttpResponse:
         "report": report,
         "previous": previous,
         "changes": report_changes(report, previous),
+        "needs_review": bool(report.flags and report.verdict.get("objective_met")),
+        "clock_notice": services.clock_notice(skew_s=report.clock_skew_s),
+        "keep_raw": settings.DIAGNOSTICS_KEEP_RAW_REPORTS,
         **report_context(report),
     }
     return render(request, "diagnostics/report.html", context)

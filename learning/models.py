@@ -138,6 +138,8 @@ class ObjectiveProgress(models.Model):
         NONE = "", "No evidence"
         VERIFIED = "verified", "Verified by evidence"
         NEEDS_WORK = "needs_work", "Needs work"
+        # Passing, but implausible or copied: an instructor looks before it verifies.
+        NEEDS_REVIEW = "needs_review", "Needs review"
 
     class Review(models.TextChoices):
         NONE = "", "Not reviewed"

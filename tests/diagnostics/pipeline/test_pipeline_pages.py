@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from diagnostics import packaging, services
 from diagnostics.models import CheckRun, WorkerToken
-from tests.diagnostics.pipeline.helpers import post_json, report_dict, submission
+from tests.diagnostics.pipeline.helpers import fixture_dict, post_json, report_dict, submission
 
 pytestmark = pytest.mark.django_db
 H100 = Path(__file__).resolve().parents[1] / "fixtures" / "h100_ok.json"
@@ -106,7 +106,7 @@ def test_the_report_page_shows_checks_facts_bench_and_what_changed(
     client, student_client, student, token
 ):
     post_json(client, "/reports", submission(), token)
-    h100 = json.loads(H100.read_text())
+    h100 = fixture_dict("h100_ok")
     post_json(client, "/reports", submission(h100), token)
     page = student_client.get(f"/gpu/reports/{h100['report_id']}")
     assert page.status_code == 200
