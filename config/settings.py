@@ -143,6 +143,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "learning.context_processors.vocabulary",
             ],
             "builtins": ["django_htmx.templatetags.django_htmx"],
         },

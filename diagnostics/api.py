@@ -17,7 +17,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -32,7 +32,7 @@ from diagnostics.agent.worker.protocol import (
 )
 
 from . import selectors, services
-from .models import CheckRun, Report, WorkerToken
+from .models import CheckRun, WorkerToken
 from .openapi import openapi_document
 
 
@@ -150,9 +150,12 @@ def reports(request: HttpRequest, token: WorkerToken) -> JsonResponse:
     body, data = parsed
     if not isinstance(data, dict):
         return _error(400, "the body must be a JSON object")
-    run = _run_of(data, token)
-    if isinstance(run, JsonResponse):
-        return run
+    try:
+        run = _run_of(data, token)
+    except RunIdInvalid as exc:
+        return _error(400, str(exc), errors=[{"field": "run_id", "message": str(exc)}])
+    except RunNotFound:
+        return _error(404, "no such run for this token")
     version = (
         data.get("report", {}).get("schema_version")
         if isinstance(data.get("report"), dict)
@@ -178,16 +181,29 @@ def reports(request: HttpRequest, token: WorkerToken) -> JsonResponse:
     )
 
 
-def _run_of(data: dict, token: WorkerToken) -> CheckRun | None | JsonResponse:
-    """The student's run named in the body, or None; an error for a wrong type or another's run."""
+class RunNotFound(Exception):
+    """The body names a run that is not this token's student's."""
+
+
+class RunIdInvalid(ValueError):
+    """run_id is not an integer: "1", 1.0 or true would silently detach the report."""
+
+
+def _run_of(data: dict, token: WorkerToken) -> CheckRun | None:
+    """The student's run named in the body, or None when it names none (an ad-hoc check).
+
+    Raises RunIdInvalid for a run_id that is no integer, RunNotFound for a run
+    that does not exist or is someone else's.
+    """
     run_id = data.get("run_id")
     if run_id is None:
         return None
-    if type(run_id) is not int:  # no "1", 1.0 or true: those would silently detach the report
-        message = f"run_id must be an integer or null, not {type(run_id).__name__}"
-        return _error(400, message, errors=[{"field": "run_id", "message": message}])
+    if type(run_id) is not int:
+        raise RunIdInvalid(f"run_id must be an integer or null, not {type(run_id).__name__}")
     run = selectors.run_for_student(run_id=run_id, student=token.student)
-    return run if run is not None else _error(404, "no such run for this token")
+    if run is None:
+        raise RunNotFound(run_id)
+    return run
 
 
 def _reject(run: CheckRun | None, message: str, *, field: str) -> JsonResponse:
@@ -211,39 +227,26 @@ def _store(
     received_at: datetime,
     skew: int,
 ) -> JsonResponse:
-    digest = hashlib.sha256(body).hexdigest()
-    report_id = str(submission.report.report_id)
-    existing = Report.objects.filter(report_id=report_id).first()
-    if existing is None:
-        wait = selectors.report_quota_wait(student=token.student, now=received_at)
-        if wait:
-            message = (
-                f"daily report limit reached ({settings.DIAGNOSTICS_DAILY_REPORT_QUOTA} reports "
-                "in 24 hours); the worker keeps this report and sends it later"
-            )
-            return _too_many(message, retry_after=wait)
-        data = services.ReportInput(
-            report_id=report_id,
-            raw_body=body,
-            body_sha256=digest,
-            schema_version=submission.report.schema_version,
-            probed_at=submission.report.created_at,
-            received_at=received_at,
-            clock_skew_s=skew,
-            facts=submission.report.model_dump(mode="json"),
-            run=run,
-            outcome=submission.outcome,
-            detail=submission.detail,
-        )
-        try:
-            report = services.report_receive(token=token, data=data, report=submission.report)
-        except IntegrityError:  # the same report, posted twice at once
-            existing = Report.objects.get(report_id=report_id)
-        else:
-            return JsonResponse(report.response, status=201)
-    if existing.student_id != token.student_id or existing.body_sha256 != digest:
-        return _error(409, "a different report with this report_id was already received")
-    return JsonResponse(existing.response, status=200)
+    data = services.ReportInput(
+        report_id=str(submission.report.report_id),
+        raw_body=body,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        schema_version=submission.report.schema_version,
+        probed_at=submission.report.created_at,
+        received_at=received_at,
+        clock_skew_s=skew,
+        facts=submission.report.model_dump(mode="json"),
+        run=run,
+        outcome=submission.outcome,
+        detail=submission.detail,
+    )
+    try:
+        report, created = services.report_receive(token=token, data=data, report=submission.report)
+    except services.ReportConflict as exc:
+        return _error(409, str(exc))
+    except services.ReportQuotaExceeded as exc:
+        return _too_many(str(exc), retry_after=exc.retry_after)
+    return JsonResponse(report.response, status=201 if created else 200)
 
 
 def _too_many(message: str, *, retry_after: int) -> JsonResponse:

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from diagnostics.agent.report import Report as ProbeReport
+from diagnostics.agent.verdict.ids import Verifier
 from diagnostics.agent.worker.protocol import RUN_TASK
 
 from .models import CheckRun, Report, WorkerToken
@@ -26,7 +27,6 @@ from .summary import report_summary
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "trw_"
-GPU_VERIFIER = "gpu-env"
 
 
 def hash_token(raw: str) -> str:
@@ -214,12 +214,55 @@ class ReportInput:
     detail: str
 
 
-def report_receive(*, token: WorkerToken, data: ReportInput, report: ProbeReport) -> Report:
-    """Judge a validated report on the server and store it; a worker's verdict is ignored."""
-    verdict, met = judge_report(report)
-    return report_store(
-        token=token, data=data, verdict=verdict, objective_met=met, flags=implausible(report)
-    )
+class ReportConflict(Exception):
+    """A different report (another body or another student) already has this report_id."""
+
+
+class ReportQuotaExceeded(Exception):
+    """The student sent the daily quota of reports; retry_after says when one frees up."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            f"daily report limit reached ({settings.DIAGNOSTICS_DAILY_REPORT_QUOTA} reports in "
+            "24 hours); the worker keeps this report and sends it later"
+        )
+        self.retry_after = retry_after
+
+
+def report_receive(
+    *, token: WorkerToken, data: ReportInput, report: ProbeReport
+) -> tuple[Report, bool]:
+    """Judge a validated report on the server and store it, once: (report, created).
+
+    A replay of the same body by the same student returns the stored report
+    (created is False), also when both copies arrive at once; a different
+    report with the same report_id raises ReportConflict. A worker's verdict
+    is ignored.
+    """
+    existing = Report.objects.filter(report_id=data.report_id).first()
+    if existing is None:
+        from .selectors import report_quota_wait
+
+        wait = report_quota_wait(student=token.student, now=data.received_at)
+        if wait:
+            raise ReportQuotaExceeded(wait)
+        verdict, met = judge_report(report)
+        try:
+            stored = report_store(
+                token=token,
+                data=data,
+                verdict=verdict,
+                objective_met=met,
+                flags=implausible(report),
+            )
+            return stored, True
+        except IntegrityError:  # the same report_id, stored by a concurrent request
+            existing = Report.objects.filter(report_id=data.report_id).first()
+            if existing is None:
+                raise
+    if existing.student_id != token.student_id or existing.body_sha256 != data.body_sha256:
+        raise ReportConflict("a different report with this report_id was already received")
+    return existing, False
 
 
 def judge_report(report: ProbeReport) -> tuple[dict, bool]:
@@ -317,18 +360,18 @@ def _twin_flag(twins: list[Report]) -> str:
 
 def _twins_flag(*, twins: list[Report], student: AbstractBaseUser) -> None:
     """The earlier reports get the flag too: a copy makes both sides need review."""
-    from learning.models import ObjectiveProgress
+    from learning.services.evidence import evidence_hold_for_review
 
     flag = f"the same GPU or identical benchmark figures came from {student.get_username()}"
     for twin in twins:
         if flag not in twin.flags:
             Report.objects.filter(pk=twin.pk).update(flags=[*twin.flags, flag], objective_met=False)
-        ObjectiveProgress.objects.filter(
-            student=twin.student_id,
-            objective__verifier=GPU_VERIFIER,
-            evidence=ObjectiveProgress.Evidence.VERIFIED,
-            evidence_at=twin.received_at,
-        ).update(evidence=ObjectiveProgress.Evidence.NEEDS_REVIEW, evidence_summary=flag[:500])
+        evidence_hold_for_review(
+            student=twin.student,
+            verifier=Verifier.GPU_ENV,
+            at=twin.received_at,
+            summary="Needs review: " + flag,
+        )
 
 
 def _run_apply_report(*, run: CheckRun, outcome: str, detail: str) -> None:
@@ -340,34 +383,21 @@ def _run_apply_report(*, run: CheckRun, outcome: str, detail: str) -> None:
 
 
 def _evidence_apply(*, student: AbstractBaseUser, report: Report) -> None:
-    """The newest report received is the evidence: one upsert for all gpu-env objectives."""
-    from learning.models import Objective, ObjectiveProgress
+    """The newest report received is the evidence; a passing one with flags needs review."""
+    from learning.services.evidence import evidence_record
 
-    if report.flags and report.verdict.get("objective_met"):
-        evidence = ObjectiveProgress.Evidence.NEEDS_REVIEW
-        summary = "Needs review: " + "; ".join(report.flags)[:480]
-    else:
-        evidence = (
-            ObjectiveProgress.Evidence.VERIFIED
-            if report.objective_met
-            else ObjectiveProgress.Evidence.NEEDS_WORK
-        )
-        summary = evidence_summary(verdict=report.verdict, met=report.objective_met)
-    objectives = Objective.objects.filter(verifier=GPU_VERIFIER, archived_at__isnull=True)
-    ObjectiveProgress.objects.bulk_create(
-        [
-            ObjectiveProgress(
-                student=student,
-                objective_id=pk,
-                evidence=evidence,
-                evidence_at=report.received_at,
-                evidence_summary=summary,
-            )
-            for pk in objectives.values_list("pk", flat=True)
-        ],
-        update_conflicts=True,
-        unique_fields=["student", "objective"],
-        update_fields=["evidence", "evidence_at", "evidence_summary", "updated_at"],
+    review = bool(report.flags and report.verdict.get("objective_met"))
+    evidence_record(
+        student=student,
+        verifier=Verifier.GPU_ENV,
+        met=report.objective_met,
+        needs_review=review,
+        at=report.received_at,
+        summary=(
+            "Needs review: " + "; ".join(report.flags)
+            if review
+            else evidence_summary(verdict=report.verdict, met=report.objective_met)
+        ),
     )
 
 
@@ -383,11 +413,9 @@ def evidence_summary(*, verdict: dict, met: bool) -> str:
 def reports_prune(*, keep: int, batch: int = 500) -> int:
     """Reduce old reports to their summary: each student keeps the newest `keep` raw
     bodies and every report that is the current evidence of an objective."""
-    from learning.models import ObjectiveProgress
+    from learning.selectors import progress_with_evidence_at
 
-    is_evidence = ObjectiveProgress.objects.filter(
-        student=OuterRef("student"), evidence_at=OuterRef("received_at")
-    )
+    is_evidence = progress_with_evidence_at(student=OuterRef("student"), at=OuterRef("received_at"))
     old = (
         Report.objects.filter(pruned_at__isnull=True)
         .annotate(

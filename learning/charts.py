@@ -17,11 +17,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from learning.dashboard import NO_GPU, STATES, ClassSnapshot, StudentRow
+from learning.dashboard import NO_GPU, ClassSnapshot, StudentRow
+from learning.models import Status
 
 ROW = 44  # px per bar: a label line, then the bar
 LABEL_MAX = 42  # characters that fit a 375 px wide phone
-SERIES = ("verified", "self_assessed", "needs_work", "not_started")
 
 
 @dataclass(frozen=True)
@@ -103,14 +103,14 @@ def bar_chart(*, chart_id: str, title: str, desc: str, counts: list[tuple[str, i
 
 
 def stacked_chart(
-    *, chart_id: str, title: str, desc: str, rows: list[tuple[str, dict[str, int]]]
+    *, chart_id: str, title: str, desc: str, rows: list[tuple[str, dict[Status, int]]]
 ) -> Chart:
     """One full-width bar per row, split by state."""
     parts = []
     for i, (label, counts) in enumerate(rows):
         top, total, x = i * ROW, sum(counts.values()) or 1, 0.0
         parts.append(_label(top, label))
-        for state in SERIES:
+        for state in Status:
             width = 100 * counts.get(state, 0) / total
             if width:
                 parts.append(
@@ -121,17 +121,15 @@ def stacked_chart(
                         f"{x:.2f}",
                         top + 22,
                         f"{width:.2f}",
-                        STATES[state],
+                        state.label,
                         counts[state],
                     )
                 )
             x += width
     svg = _svg(chart_id, title, desc, max(len(rows), 1) * ROW, mark_safe("".join(parts)))
-    table = [[label, *(str(counts.get(s, 0)) for s in SERIES)] for label, counts in rows]
-    legend = tuple((s, STATES[s]) for s in SERIES)
-    return Chart(
-        chart_id, title, desc, svg, ["Objective", *(STATES[s] for s in SERIES)], table, legend
-    )
+    table = [[label, *(str(counts.get(s, 0)) for s in Status)] for label, counts in rows]
+    legend = tuple((s.value, s.label) for s in Status)
+    return Chart(chart_id, title, desc, svg, ["Objective", *Status.labels], table, legend)
 
 
 def strip_chart(

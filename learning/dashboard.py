@@ -36,16 +36,20 @@ from django.utils import timezone
 
 from diagnostics.models import Report, WorkerToken
 from diagnostics.report_view import report_changes
-from learning.models import Klass, Module, Objective, ObjectiveProgress, ResourceProgress
+from learning.models import (
+    Klass,
+    Module,
+    Objective,
+    ObjectiveProgress,
+    ResourceProgress,
+    Status,
+    status_of,
+)
 from learning.selectors import objective_rows
 
-STATES = {
-    "not_started": "Not started",
-    "self_assessed": "Self-assessed",
-    "verified": "Verified",
-    "needs_work": "Needs work",
-    "returned": "Returned by an instructor",
-}
+# The state filter: a status, or "returned", which a cell of any status can also be.
+RETURNED = "returned"
+STATES = {**dict(Status.choices), RETURNED: "Returned by an instructor"}
 SORTS = {
     "name": "Name",
     "progress": "Least progress first",
@@ -90,7 +94,7 @@ class GpuSummary:
 @dataclass(frozen=True)
 class Cell:
     objective_id: int
-    status: str
+    status: Status
     confidence: int | None = None
     returned: bool = False
     confirmed: bool = False
@@ -112,7 +116,7 @@ class StudentRow:
 
     @property
     def done(self) -> int:
-        return sum(c.status == "verified" or c.status == "self_assessed" for c in self.cells)
+        return sum(c.status.done for c in self.cells)
 
     @property
     def pct(self) -> int:
@@ -120,7 +124,7 @@ class StudentRow:
 
     @property
     def states(self) -> set[str]:
-        return {c.status for c in self.cells} | ({"returned"} if self.returned else set())
+        return {c.status for c in self.cells} | ({RETURNED} if self.returned else set())
 
     @property
     def returned(self) -> bool:
@@ -209,7 +213,7 @@ def class_snapshot(*, klass: Klass, module_slug: str = "") -> ClassSnapshot:
     snapshot = ClassSnapshot(klass=klass, modules=modules, module=module, objectives=objectives)
     students = list(_students(klass=klass))
     cells = _cells(klass=klass, objectives=objectives)
-    blank = {o.pk: Cell(objective_id=o.pk, status="not_started") for o in objectives}
+    blank = {o.pk: Cell(objective_id=o.pk, status=Status.NOT_STARTED) for o in objectives}
     window = timedelta(seconds=3 * settings.DIAGNOSTICS_HEARTBEAT_INTERVAL)
     now = timezone.now()
     # One reverse() for the class, not one per student link (each costs ~0.1 ms).
@@ -332,7 +336,7 @@ def _cell(
     current = bool(review and assessed and reviewed_since)
     return Cell(
         objective_id=objective_id,
-        status=evidence or ("self_assessed" if assessed else "not_started"),
+        status=status_of(evidence=evidence, self_assessed=bool(assessed)),
         confidence=confidence if assessed else None,
         returned=current and review == ObjectiveProgress.Review.RETURNED,
         confirmed=current and review == ObjectiveProgress.Review.CONFIRMED,
@@ -438,12 +442,9 @@ def stuck_longest(students: list[StudentRow], *, limit: int = 10) -> list[Studen
     return sorted(stuck, key=lambda s: s.stuck_since)[:limit]
 
 
-def state_counts(students: list[StudentRow]) -> dict[str, int]:
+def state_counts(students: list[StudentRow]) -> dict[Status, int]:
     counts = Counter(c.status for s in students for c in s.cells)
-    return {
-        state: counts.get(state, 0)
-        for state in ("verified", "self_assessed", "needs_work", "not_started")
-    }
+    return {status: counts.get(status, 0) for status in Status}
 
 
 # --- One student, for the drill-down -------------------------------------------------

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from diagnostics.models import Report
 from learning.dashboard import GpuSummary, class_modules, latest_report_summaries
-from learning.models import Klass, Objective, ObjectiveProgress
+from learning.models import Klass, Objective, ObjectiveProgress, Status, status_of
 
 BATCH = 200
 # Spreadsheets run a cell that starts with one of these as a formula.
@@ -114,20 +114,20 @@ def _progress(batch: list[dict], objectives: list[Objective]) -> dict[tuple[int,
     return {(r["student_id"], r["objective_id"]): r for r in rows}
 
 
-def _state(p: dict | None) -> str:
+def _state(p: dict | None) -> Status:
     if not p:
-        return "not_started"
-    return p["evidence"] or ("self_assessed" if p["self_assessed_at"] else "not_started")
+        return Status.NOT_STARTED
+    return status_of(evidence=p["evidence"], self_assessed=p["self_assessed_at"] is not None)
 
 
 def _how_verified(p: dict | None, objective: Objective) -> str:
     state = _state(p)
-    if state == "verified":
+    if state == Status.VERIFIED:
         return f"evidence: {objective.verifier or 'check'} passed"
-    if state == "needs_work":
+    if state == Status.NEEDS_WORK:
         how = f"evidence: {objective.verifier or 'check'} failed"
         return how + (" (self-assessed before)" if p["self_assessed_at"] else "")
-    if state == "self_assessed":
+    if state == Status.SELF_ASSESSED:
         review = f", {p['review']} by {p['reviewed_by__username']}" if p["review"] else ""
         return "self-assessed" + review
     return ""
@@ -145,7 +145,7 @@ def _csv_row(s: dict, o: Objective, p: dict | None, gpu: GpuSummary | None) -> l
         o.module.title,
         o.text,
         o.verifier,
-        _state(p),
+        _state(p).value,
         p_.get("confidence") if p_.get("self_assessed_at") else None,
         p_.get("self_assessed_at"),
         _how_verified(p, o),

@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
 from learning.dashboard import Cell, GpuSummary, StudentRow
+from learning.models import Status
 
 
 def _value(value) -> str:
@@ -32,13 +33,13 @@ def _value(value) -> str:
 @lru_cache(maxsize=1024)
 def _cell(c: Cell) -> str:
     extra = " cell--contradicted" if c.contradicted else ""
-    if c.status == "verified":
+    if c.status == Status.VERIFIED:
         body = '<span aria-hidden="true">✔</span> Verified'
-    elif c.status == "needs_work":
+    elif c.status == Status.NEEDS_WORK:
         body = '<span aria-hidden="true">!</span> Needs work'
         if c.contradicted:
             body += f'<span class="note">self-assessed {_value(c.confidence)}/5</span>'
-    elif c.status == "self_assessed":
+    elif c.status == Status.SELF_ASSESSED:
         body = (
             '<span aria-hidden="true">✓</span> Self '
             f'<span class="conf">{_value(c.confidence)}/5</span>'
@@ -49,7 +50,7 @@ def _cell(c: Cell) -> str:
         body += '<span class="note note--returned">↩ returned</span>'
     elif c.confirmed:
         body += '<span class="note note--confirmed">confirmed</span>'
-    return f'<td class="cell cell--{conditional_escape(c.status)}{extra}">{body}</td>'
+    return f'<td class="cell cell--{c.status.value}{extra}">{body}</td>'
 
 
 def _ago(when) -> str:

@@ -5,6 +5,10 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import Q
 
+from diagnostics.agent.verdict.ids import Verifier
+
+VERIFIER_CHOICES = [(v.value, v.value) for v in Verifier]
+
 
 class Module(models.Model):
     """A knowledge module, imported from one Markdown page of a course."""
@@ -55,8 +59,8 @@ class Objective(models.Model):
     key = models.CharField(max_length=300)
     # The lead-in heading of its list when a page has several ("Part 1 ...").
     group = models.CharField(max_length=300, blank=True)
-    # Which evidence check can verify it (e.g. "gpu-env"); empty for self-assessment only.
-    verifier = models.CharField(max_length=50, blank=True)
+    # Which evidence can verify it (a Verifier); empty for self-assessment only.
+    verifier = models.CharField(max_length=50, blank=True, choices=VERIFIER_CHOICES)
     archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -128,6 +132,35 @@ def new_invite_code() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
 
 
+class Status(models.TextChoices):
+    """One student's state on one objective: the one vocabulary for it.
+
+    The models, the dashboard (matrix, counts, filters), the charts, the exports
+    and the templates all use these members; the order is the order the charts
+    and counts show them in.
+    """
+
+    VERIFIED = "verified", "Verified"
+    SELF_ASSESSED = "self_assessed", "Self-assessed"
+    NEEDS_WORK = "needs_work", "Needs work"
+    # Evidence that passes but cannot be true, or that another student sent too:
+    # it does not count until an instructor has looked (issue 11).
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    NOT_STARTED = "not_started", "Not started"
+
+    @property
+    def done(self) -> bool:
+        """Counts towards progress: verified, or self-assessed with no evidence against it."""
+        return self in (Status.VERIFIED, Status.SELF_ASSESSED)
+
+
+def status_of(*, evidence: str, self_assessed: bool) -> Status:
+    """The status rule, written once: evidence decides, else the self-assessment does."""
+    if evidence:
+        return Status(evidence)
+    return Status.SELF_ASSESSED if self_assessed else Status.NOT_STARTED
+
+
 class ObjectiveProgress(models.Model):
     """One student's state on one objective: a self-assessment and/or evidence.
 
@@ -136,10 +169,10 @@ class ObjectiveProgress(models.Model):
 
     class Evidence(models.TextChoices):
         NONE = "", "No evidence"
-        VERIFIED = "verified", "Verified by evidence"
-        NEEDS_WORK = "needs_work", "Needs work"
-        # Passing, but implausible or copied: an instructor looks before it verifies.
-        NEEDS_REVIEW = "needs_review", "Needs review"
+        # Evidence's values are statuses: status_of passes them through.
+        VERIFIED = Status.VERIFIED.value, "Verified by evidence"
+        NEEDS_WORK = Status.NEEDS_WORK.value, "Needs work"
+        NEEDS_REVIEW = Status.NEEDS_REVIEW.value, "Needs review"
 
     class Review(models.TextChoices):
         NONE = "", "Not reviewed"
@@ -192,12 +225,8 @@ class ObjectiveProgress(models.Model):
         )
 
     @property
-    def status(self) -> str:
-        if self.evidence:
-            return self.evidence
-        if self.self_assessed_at:
-            return "self_assessed"
-        return "not_started"
+    def status(self) -> Status:
+        return status_of(evidence=self.evidence, self_assessed=self.self_assessed_at is not None)
 
 
 class ResourceProgress(models.Model):

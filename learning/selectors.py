@@ -15,6 +15,7 @@ from learning.models import (
     Resource,
     ResourceProgress,
     Section,
+    Status,
 )
 
 
@@ -45,8 +46,8 @@ class ObjectiveRow:
     form: Any = None  # the self-assessment form; the view sets it
 
     @property
-    def status(self) -> str:
-        return self.progress.status if self.progress else "not_started"
+    def status(self) -> Status:
+        return self.progress.status if self.progress else Status.NOT_STARTED
 
 
 @dataclass
@@ -159,3 +160,9 @@ def module_page(*, user: AbstractBaseUser, module: Module) -> ModulePage:
         sections=sections,
         summary=progress_summary(user=user, module=module),
     )
+
+
+def progress_with_evidence_at(*, student, at) -> QuerySet[ObjectiveProgress]:
+    """Progress whose evidence was recorded at `at`: the report received then is in use
+    (accepts OuterRef expressions, for an Exists in another app's query)."""
+    return ObjectiveProgress.objects.filter(student=student, evidence_at=at)

@@ -103,7 +103,8 @@ def make_class(size: int, instructor, module, rng: random.Random):
         met = names[-1] in ("h100_ok", "rtx3060_laptop_wsl_ok")
         for o in objectives:
             assessed = rng.random() < 0.7
-            evidence = ("verified" if met else "needs_work") if o.verifier else ""
+            E = ObjectiveProgress.Evidence
+            evidence = (E.VERIFIED if met else E.NEEDS_WORK) if o.verifier else E.NONE
             progress.append(
                 ObjectiveProgress(
                     student=s,

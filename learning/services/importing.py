@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from diagnostics.agent.verdict.ids import Verifier
 from learning.importer import (
     NotACoursePage,
     PageError,
@@ -82,6 +83,7 @@ class CourseSummary:
 
 
 Bindings = list[tuple[str, str]]  # (normalised objective prefix, verifier)
+KNOWN_VERIFIERS = tuple(v.value for v in Verifier)
 
 
 def load_verifiers(path: Path | None = None) -> dict[str, Bindings]:
@@ -109,6 +111,12 @@ def _bindings(path: Path, page: str, items: object) -> Bindings:
 
     if not isinstance(items, list) or not all(valid(item) for item in items):
         raise CourseError(f"{path}: {page}: each binding needs `objective` and `verifier` strings")
+    for item in items:
+        if item["verifier"] not in KNOWN_VERIFIERS:
+            raise CourseError(
+                f"{path}: {page}: unknown verifier {item['verifier']!r} "
+                f"(known: {', '.join(KNOWN_VERIFIERS)})"
+            )
     return [(normalise(item["objective"]), item["verifier"]) for item in items]
 
 

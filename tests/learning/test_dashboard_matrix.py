@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from learning.dashboard import Bench, Cell, Failing, GpuSummary, StudentRow
 from learning.matrix import matrix_row
+from learning.models import Status
 
 NOW = timezone.now()
 HOSTILE = "<script>alert(1)</script>"
@@ -49,10 +50,10 @@ def test_names_and_gpu_facts_are_escaped():
 
 def test_cells_show_state_confidence_and_review():
     cells = [
-        Cell(1, "verified", confirmed=True),
-        Cell(2, "needs_work", confidence=4, contradicted=True),
-        Cell(3, "self_assessed", confidence=2, returned=True),
-        Cell(4, "not_started"),
+        Cell(1, Status.VERIFIED, confirmed=True),
+        Cell(2, Status.NEEDS_WORK, confidence=4, contradicted=True),
+        Cell(3, Status.SELF_ASSESSED, confidence=2, returned=True),
+        Cell(4, Status.NOT_STARTED),
     ]
     html = matrix_row(row(cells=cells))
     assert '<td class="cell cell--verified">' in html and "note--confirmed" in html

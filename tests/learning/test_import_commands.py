@@ -229,11 +229,13 @@ def test_slugs_come_from_the_path_and_stay_unique(tmp_path):
 def test_a_changed_verifiers_file_rebinds_objectives_on_the_next_import(course, settings, tmp_path):
     import_course(directory=course)
     verifiers = tmp_path / "verifiers.yaml"
-    verifiers.write_text(f"{SEED.name}:\n  - objective: describe the TRENDS\n    verifier: quiz\n")
+    verifiers.write_text(
+        f"{SEED.name}:\n  - objective: describe the TRENDS\n    verifier: gpu-env\n"
+    )
     settings.VERIFIERS_FILE = verifiers
     [result] = import_course(directory=course).results
     assert result.status == "updated"
-    assert dict(Objective.objects.values_list("order", "verifier")) == {1: "", 2: "quiz", 3: ""}
+    assert dict(Objective.objects.values_list("order", "verifier")) == {1: "", 2: "gpu-env", 3: ""}
 
 
 def test_a_broken_verifiers_file_stops_the_import(course, settings, tmp_path):
@@ -241,6 +243,18 @@ def test_a_broken_verifiers_file_stops_the_import(course, settings, tmp_path):
     settings.VERIFIERS_FILE.write_text("page.md: [{objective: x}]\n")
     with pytest.raises(CommandError, match="verifiers.yaml"):
         run("import_course", course)
+
+
+def test_a_misspelt_verifier_stops_the_import_and_names_it(course, settings, tmp_path):
+    import_course(directory=course)
+    settings.VERIFIERS_FILE = tmp_path / "verifiers.yaml"
+    settings.VERIFIERS_FILE.write_text(
+        f"{SEED.name}:\n  - objective: create\n    verifier: gpu-evn\n"
+    )
+    with pytest.raises(CommandError, match=r"unknown verifier 'gpu-evn' \(known: gpu-env\)"):
+        run("import_course", course)
+    # Nothing was re-imported: the objective keeps its verifier.
+    assert Objective.objects.get(order=1).verifier == "gpu-env"
 
 
 def test_parsing_in_worker_processes_gives_the_same_results(tmp_path, monkeypatch):

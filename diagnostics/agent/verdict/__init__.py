@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from diagnostics.agent.bench.peak import device_peaks, matching_nvml
 from diagnostics.agent.report import CondaPackage, PipPackage, Report
+from diagnostics.agent.verdict.ids import CheckId
 
 Status = Literal["pass", "warn", "fail", "skip"]
 
@@ -28,12 +29,12 @@ MIN_DRIVER = {
 }
 # These must pass (or warn) for the objective; any failed check also blocks it.
 REQUIRED = (
-    "conda-env",
-    "torch-importable",
-    "torch-cuda-build",
-    "driver-present",
-    "gpu-visible",
-    "cuda-tensor-op",
+    CheckId.CONDA_ENV,
+    CheckId.TORCH_IMPORTABLE,
+    CheckId.TORCH_CUDA_BUILD,
+    CheckId.DRIVER_PRESENT,
+    CheckId.GPU_VISIBLE,
+    CheckId.CUDA_TENSOR_OP,
 )
 # The oldest GPU any PyTorch wheel still has kernels for: sm_37 (Tesla K80) in the CUDA 11.8 ones.
 MIN_CAPABILITY = (3, 7)
@@ -52,7 +53,7 @@ WSL_DRIVER_HINT = (
 
 
 class Check(BaseModel):
-    id: str
+    id: CheckId
     status: Status
     summary: str
     evidence: dict[str, Any] = Field(default_factory=dict)
@@ -63,7 +64,7 @@ class Verdict(BaseModel):
     objective_met: bool
     checks: list[Check]
 
-    def check(self, check_id: str) -> Check | None:
+    def check(self, check_id: CheckId) -> Check | None:
         return next((c for c in self.checks if c.id == check_id), None)
 
 
@@ -196,7 +197,7 @@ def check_platform(report: Report) -> Check:
     system = report.host.system
     if system == "Darwin":
         return Check(
-            id="platform",
+            id=CheckId.PLATFORM,
             status="fail",
             summary="macOS: no NVIDIA GPU is possible here, so CUDA cannot work",
             evidence={"system": system, "machine": report.host.machine},
@@ -205,7 +206,7 @@ def check_platform(report: Report) -> Check:
         )
     if system not in ("Linux", "Windows"):
         return Check(
-            id="platform",
+            id=CheckId.PLATFORM,
             status="fail",
             summary=f"{system or 'unknown OS'}: PyTorch's CUDA builds need Linux or Windows",
             evidence={"system": system},
@@ -213,7 +214,7 @@ def check_platform(report: Report) -> Check:
         )
     label = "Linux under WSL2" if report.host.wsl else system
     return Check(
-        id="platform",
+        id=CheckId.PLATFORM,
         status="pass",
         summary=f"{label} can run CUDA",
         evidence={"system": system, "os": report.host.os_name, "wsl": report.host.wsl},
@@ -230,14 +231,14 @@ def check_conda_env(report: Report) -> Check:
     }
     if env.kind == "conda" and not env.conda_is_base:
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="pass",
             summary=f"conda env '{env.conda_env_name}' is active",
             evidence=evidence,
         )
     if env.kind == "conda":
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="warn",
             summary="the conda base env is active; keep it clean and use a named env",
             evidence=evidence,
@@ -250,7 +251,7 @@ def check_conda_env(report: Report) -> Check:
             else ""
         )
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="fail",
             summary=f"a venv is active, not a conda env{base}",
             evidence=evidence,
@@ -258,7 +259,7 @@ def check_conda_env(report: Report) -> Check:
         )
     if env.kind == "none" and env.activated_conda_prefix:
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="fail",
             summary=f"conda env '{env.activated_conda_env}' is activated, but this "
             "Python does not belong to it",
@@ -270,14 +271,14 @@ def check_conda_env(report: Report) -> Check:
         )
     if env.kind == "none":
         return Check(
-            id="conda-env",
+            id=CheckId.CONDA_ENV,
             status="fail",
             summary="no conda env: this is a system-wide Python",
             evidence=evidence,
             hint=f"Install Miniforge or Miniconda, then `{CREATE_ENV}`",
         )
     return Check(
-        id="conda-env",
+        id=CheckId.CONDA_ENV,
         status="skip",
         summary="the environment could not be read",
         evidence=evidence,
@@ -288,7 +289,7 @@ def check_torch_importable(report: Report) -> Check:
     t = report.torch
     if t.importable:
         return Check(
-            id="torch-importable",
+            id=CheckId.TORCH_IMPORTABLE,
             status="pass",
             summary=f"torch {t.version} imports",
             evidence={"version": t.version, "location": t.location},
@@ -301,14 +302,14 @@ def check_torch_importable(report: Report) -> Check:
     )
     if t.import_error and "No module named 'torch'" not in t.import_error:
         return Check(
-            id="torch-importable",
+            id=CheckId.TORCH_IMPORTABLE,
             status="fail",
             summary="torch is installed but fails to import",
             evidence={"error": t.import_error},
             hint=f"Reinstall it in this env: `{install} --force-reinstall`",
         )
     return Check(
-        id="torch-importable",
+        id=CheckId.TORCH_IMPORTABLE,
         status="fail",
         summary="torch missing: it is not installed in this env",
         evidence={"error": t.import_error, "python": report.python.executable},
@@ -331,7 +332,7 @@ def check_torch_cuda_build(report: Report) -> Check:
     }
     if t.cuda:
         return Check(
-            id="torch-cuda-build",
+            id=CheckId.TORCH_CUDA_BUILD,
             status="pass",
             summary=f"torch {t.version} is built with CUDA {t.cuda}",
             evidence=evidence,
@@ -357,7 +358,7 @@ def check_torch_cuda_build(report: Report) -> Check:
             "(or stay with conda: `conda install -y -c conda-forge pytorch-gpu`)"
         )
     return Check(
-        id="torch-cuda-build",
+        id=CheckId.TORCH_CUDA_BUILD,
         status="fail",
         summary=f"torch {t.version} is {what}",
         evidence=evidence,
@@ -384,7 +385,7 @@ def check_mixed_torch(report: Report) -> Check | None:
             n for n in ("pytorch", "torchvision", "torchaudio") if conda_record(report, n)
         )
         return Check(
-            id="no-mixed-torch",
+            id=CheckId.NO_MIXED_TORCH,
             status="fail",
             summary="torch is installed by both conda and pip; they overwrite each other's files",
             evidence=evidence,
@@ -393,7 +394,7 @@ def check_mixed_torch(report: Report) -> Check | None:
         )
     source = "conda" if conda_torch else "pip"
     return Check(
-        id="no-mixed-torch",
+        id=CheckId.NO_MIXED_TORCH,
         status="pass",
         summary=f"torch is installed once, by {source}",
         evidence=evidence,
@@ -411,7 +412,7 @@ def check_torch_in_env(report: Report) -> Check | None:
     }
     if not p.torch_outside_prefix:
         return Check(
-            id="torch-in-env",
+            id=CheckId.TORCH_IN_ENV,
             status="pass",
             summary="torch comes from the active env",
             evidence=evidence,
@@ -427,7 +428,7 @@ def check_torch_in_env(report: Report) -> Check | None:
     else:
         fix = "remove the outside copy"
     return Check(
-        id="torch-in-env",
+        id=CheckId.TORCH_IN_ENV,
         status="fail",
         summary=f"torch is imported from outside the active env ({origin})",
         evidence=evidence,
@@ -461,14 +462,14 @@ def check_driver_present(report: Report) -> Check:
     if n.available and n.devices:
         names = ", ".join(d.name for d in n.devices)
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="pass",
             summary=f"NVIDIA driver {n.driver_version} sees {len(n.devices)} GPU(s): {names}",
             evidence=evidence,
         )
     if report.torch.cuda_available:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="pass",
             summary="the NVIDIA driver works (torch.cuda.is_available() is True)",
             evidence=evidence,
@@ -476,7 +477,7 @@ def check_driver_present(report: Report) -> Check:
     error = n.error or ""
     if n.available:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="the NVIDIA driver is loaded but reports no GPU",
             evidence=evidence,
@@ -485,7 +486,7 @@ def check_driver_present(report: Report) -> Check:
         )
     if "DriverNotLoaded" in error:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="the NVIDIA driver is installed but not loaded",
             evidence=evidence,
@@ -498,7 +499,7 @@ def check_driver_present(report: Report) -> Check:
         )
     if "LibRmVersionMismatch" in error:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="the driver library and kernel module versions differ "
             "(usually after a driver update without a reboot)",
@@ -507,7 +508,7 @@ def check_driver_present(report: Report) -> Check:
         )
     if "NoPermission" in error:
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="no permission to use the NVIDIA device files",
             evidence=evidence,
@@ -517,7 +518,7 @@ def check_driver_present(report: Report) -> Check:
         )
     if "LibraryNotFound" in error or "no NVIDIA driver" in warnings_text(report):
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="fail",
             summary="no NVIDIA driver found (NVML library missing)",
             evidence=evidence,
@@ -525,14 +526,14 @@ def check_driver_present(report: Report) -> Check:
         )
     if error == "pynvml-missing":
         return Check(
-            id="driver-present",
+            id=CheckId.DRIVER_PRESENT,
             status="skip",
             summary="NVML not queried: nvidia-ml-py is not installed",
             evidence=evidence,
             hint="`python -m pip install nvidia-ml-py`",
         )
     return Check(
-        id="driver-present",
+        id=CheckId.DRIVER_PRESENT,
         status="fail",
         summary=f"NVML cannot talk to the driver ({error or 'unknown error'})",
         evidence=evidence,
@@ -551,7 +552,7 @@ def check_driver_new_enough(report: Report) -> Check:
         if major is not None and found:
             driver_cuda = int(found.group(1))
             return Check(
-                id="driver-new-enough",
+                id=CheckId.DRIVER_NEW_ENOUGH,
                 status="fail",
                 summary=f"the driver supports CUDA {driver_cuda // 1000}.{driver_cuda % 1000 // 10}"
                 f", older than torch's CUDA {report.torch.cuda}",
@@ -559,14 +560,14 @@ def check_driver_new_enough(report: Report) -> Check:
                 hint=driver_update_hint(report, None),
             )
         return Check(
-            id="driver-new-enough",
+            id=CheckId.DRIVER_NEW_ENOUGH,
             status="skip",
             summary="no driver version or no CUDA build to compare",
             evidence={"driver": driver, "torch.version.cuda": report.torch.cuda},
         )
     if major not in MIN_DRIVER:
         return Check(
-            id="driver-new-enough",
+            id=CheckId.DRIVER_NEW_ENOUGH,
             status="warn",
             summary=f"no driver table for CUDA {report.torch.cuda}",
             evidence={"driver": driver, "torch.version.cuda": report.torch.cuda},
@@ -580,7 +581,7 @@ def check_driver_new_enough(report: Report) -> Check:
     }
     if version_tuple(driver) >= version_tuple(needed):
         return Check(
-            id="driver-new-enough",
+            id=CheckId.DRIVER_NEW_ENOUGH,
             status="pass",
             summary=f"driver {driver} runs CUDA {major}.x (needs ≥ {needed})",
             evidence=evidence,
@@ -590,7 +591,7 @@ def check_driver_new_enough(report: Report) -> Check:
         # CUDA's forward-compatibility package lets an older (datacenter) driver run a newer
         # runtime; the GPU computed correctly, so the table's minimum is advice, not a blocker.
         return Check(
-            id="driver-new-enough",
+            id=CheckId.DRIVER_NEW_ENOUGH,
             status="warn",
             summary=f"driver {driver} is below the usual minimum {needed} for CUDA "
             f"{major}.x, but CUDA ran correctly (forward compatibility?)",
@@ -598,7 +599,7 @@ def check_driver_new_enough(report: Report) -> Check:
             hint=driver_update_hint(report, needed),
         )
     return Check(
-        id="driver-new-enough",
+        id=CheckId.DRIVER_NEW_ENOUGH,
         status="fail",
         summary=f"driver {driver} is too old for torch's CUDA {report.torch.cuda} "
         f"(needs ≥ {needed})",
@@ -643,7 +644,7 @@ def cvd_hides_all(cvd: str, report: Report) -> bool:
     return True  # "", "-1", "none", "NoDevFiles", a typo
 
 
-def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
+def check_gpu_visible(report: Report, earlier: dict[CheckId, Check]) -> Check:
     t = report.torch
     cvd = report.variables.values.get("CUDA_VISIBLE_DEVICES")
     evidence = {
@@ -658,17 +659,24 @@ def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
         if cvd is not None and len(report.nvml.devices) > t.device_count:
             note = f" (CUDA_VISIBLE_DEVICES={cvd!r} hides the others)"
         return Check(
-            id="gpu-visible",
+            id=CheckId.GPU_VISIBLE,
             status="pass",
             summary=f"torch sees {t.device_count} GPU(s): {names}{note}",
             evidence=evidence,
         )
-    for cause in ("torch-importable", "torch-cuda-build", "driver-present", "driver-new-enough"):
+    for cause in (
+        CheckId.TORCH_IMPORTABLE,
+        CheckId.TORCH_CUDA_BUILD,
+        CheckId.DRIVER_PRESENT,
+        CheckId.DRIVER_NEW_ENOUGH,
+    ):
         if earlier[cause].status == "fail":
-            return Check(id="gpu-visible", status="skip", summary=f"see {cause}", evidence=evidence)
+            return Check(
+                id=CheckId.GPU_VISIBLE, status="skip", summary=f"see {cause}", evidence=evidence
+            )
     if cvd is not None and cvd_hides_all(cvd, report):
         return Check(
-            id="gpu-visible",
+            id=CheckId.GPU_VISIBLE,
             status="fail",
             summary=f"CUDA_VISIBLE_DEVICES={cvd!r} hides every GPU from torch",
             evidence=evidence,
@@ -686,7 +694,7 @@ def check_gpu_visible(report: Report, earlier: dict[str, Check]) -> Check:
             "module: `sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm`."
         )
     return Check(
-        id="gpu-visible",
+        id=CheckId.GPU_VISIBLE,
         status="fail",
         summary="the driver sees the GPU but torch does not",
         evidence=evidence,
@@ -699,7 +707,7 @@ def check_arch_supported(report: Report) -> Check:
     devices = capabilities(report)
     if not report.torch.cuda or not archs or not devices:
         return Check(
-            id="arch-supported",
+            id=CheckId.ARCH_SUPPORTED,
             status="skip",
             summary="no CUDA build or no GPU to compare",
             evidence={"arch_list": archs},
@@ -708,7 +716,7 @@ def check_arch_supported(report: Report) -> Check:
     missing = [(n, a, b) for n, a, b in devices if not any(arch_runs(a, b, x) for x in archs)]
     if not missing:
         return Check(
-            id="arch-supported",
+            id=CheckId.ARCH_SUPPORTED,
             status="pass",
             summary="torch has kernels for every GPU's architecture",
             evidence=evidence,
@@ -719,7 +727,7 @@ def check_arch_supported(report: Report) -> Check:
         '("no kernel image is available")'
     )
     return Check(
-        id="arch-supported",
+        id=CheckId.ARCH_SUPPORTED,
         status="fail",
         summary=summary,
         evidence=evidence,
@@ -743,7 +751,9 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
     results = [c for c in report.correctness if c.device == "cuda"]
     if not results:
         return Check(
-            id="cuda-tensor-op", status="skip", summary="no CUDA tensor op was run (no usable GPU)"
+            id=CheckId.CUDA_TENSOR_OP,
+            status="skip",
+            summary="no CUDA tensor op was run (no usable GPU)",
         )
     evidence: dict[str, Any] = {
         c.dtype: (
@@ -757,7 +767,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
     if not bad:
         dtypes = "/".join(c.dtype for c in results)
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="pass",
             summary=f"{dtypes} matmuls on the GPU match a float64 CPU reference",
             evidence=evidence,
@@ -772,7 +782,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
             else f"`{pip_cuda_install(report)}`"
         )
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="fail",
             summary='the GPU has no kernels for this torch ("no kernel image")',
             evidence=evidence,
@@ -780,7 +790,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
         )
     if "out of memory" in error:
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="fail",
             summary="the GPU ran out of memory for a small test matmul",
             evidence=evidence,
@@ -789,7 +799,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
         )
     if "busy or unavailable" in error:
         return Check(
-            id="cuda-tensor-op",
+            id=CheckId.CUDA_TENSOR_OP,
             status="fail",
             summary="the GPU is busy or unavailable (exclusive compute mode or in use)",
             evidence=evidence,
@@ -798,7 +808,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
         )
     what = first.error or f"a relative error of {first.rel_err:.1e}"
     return Check(
-        id="cuda-tensor-op",
+        id=CheckId.CUDA_TENSOR_OP,
         status="fail",
         summary=f"a {first.dtype} matmul on the GPU gave {what}",
         evidence=evidence,
@@ -809,12 +819,12 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
 
 def check_gpu_beats_cpu(report: Report) -> Check:
     if report.bench is None:
-        return Check(id="gpu-beats-cpu", status="skip", summary="benchmarks were not run")
+        return Check(id=CheckId.GPU_BEATS_CPU, status="skip", summary="benchmarks were not run")
     rates = {(r.name, r.device): r for r in report.bench.results}
     gpu, cpu = rates.get(("matmul-fp32", "cuda")), rates.get(("matmul-fp32", "cpu"))
     if not gpu or not cpu or not gpu.median or not cpu.median:
         reason = gpu.reason if gpu and gpu.reason else "no GPU and CPU matmul timings to compare"
-        return Check(id="gpu-beats-cpu", status="skip", summary=reason)
+        return Check(id=CheckId.GPU_BEATS_CPU, status="skip", summary=reason)
     ratio = gpu.median / cpu.median
     evidence = {
         "gpu fp32 TFLOP/s": round(gpu.median / 1e12, 2),
@@ -823,13 +833,13 @@ def check_gpu_beats_cpu(report: Report) -> Check:
     }
     if ratio >= 1:
         return Check(
-            id="gpu-beats-cpu",
+            id=CheckId.GPU_BEATS_CPU,
             status="pass",
             summary=f"the GPU's fp32 matmul is {ratio:.0f}x the CPU's",
             evidence=evidence,
         )
     return Check(
-        id="gpu-beats-cpu",
+        id=CheckId.GPU_BEATS_CPU,
         status="warn",
         summary=f"the GPU's fp32 matmul is slower than the CPU's ({ratio:.2f}x)",
         evidence=evidence,
@@ -858,7 +868,7 @@ def check_system_nvcc(report: Report) -> Check:
         )
     else:
         summary = f"system nvcc {nvcc} matches torch's CUDA {torch_cuda}"
-    return Check(id="system-nvcc", status="pass", summary=summary, evidence=evidence)
+    return Check(id=CheckId.SYSTEM_NVCC, status="pass", summary=summary, evidence=evidence)
 
 
 def check_wsl(report: Report) -> Check | None:
@@ -868,7 +878,7 @@ def check_wsl(report: Report) -> Check | None:
     evidence = {"wsl libcuda": host.wsl_libcuda, "linux driver inside WSL": host.wsl_linux_driver}
     if host.wsl_linux_driver:
         return Check(
-            id="wsl-driver",
+            id=CheckId.WSL_DRIVER,
             status="warn" if report.torch.cuda_available else "fail",
             summary="a Linux NVIDIA driver is installed inside WSL and shadows the Windows one",
             evidence=evidence,
@@ -877,7 +887,7 @@ def check_wsl(report: Report) -> Check | None:
         )
     if host.wsl_libcuda is False:
         return Check(
-            id="wsl-driver",
+            id=CheckId.WSL_DRIVER,
             status="fail",
             summary="WSL has no /usr/lib/wsl/lib/libcuda.so: the Windows driver is "
             "missing or too old",
@@ -885,7 +895,7 @@ def check_wsl(report: Report) -> Check | None:
             hint=WSL_DRIVER_HINT,
         )
     return Check(
-        id="wsl-driver",
+        id=CheckId.WSL_DRIVER,
         status="pass",
         summary="WSL uses the Windows driver through /usr/lib/wsl/lib",
         evidence=evidence,
@@ -896,7 +906,7 @@ def check_wsl(report: Report) -> Check | None:
 
 
 def judge(report: Report) -> Verdict:
-    checks: dict[str, Check] = {}
+    checks: dict[CheckId, Check] = {}
 
     def add(check: Check | None) -> None:
         if check is not None:
@@ -905,12 +915,12 @@ def judge(report: Report) -> Verdict:
     add(check_platform(report))
     add(check_conda_env(report))
     add(check_torch_importable(report))
-    gpu_possible = checks["platform"].status == "pass"
+    gpu_possible = checks[CheckId.PLATFORM].status == "pass"
     if not gpu_possible:
         why = "macOS has no CUDA" if report.host.system == "Darwin" else "see platform"
-        add(Check(id="torch-cuda-build", status="skip", summary=why))
+        add(Check(id=CheckId.TORCH_CUDA_BUILD, status="skip", summary=why))
     elif not report.torch.importable:
-        add(Check(id="torch-cuda-build", status="skip", summary="see torch-importable"))
+        add(Check(id=CheckId.TORCH_CUDA_BUILD, status="skip", summary="see torch-importable"))
     else:
         add(check_torch_cuda_build(report))
     add(check_mixed_torch(report))  # package facts: judged even when the import fails
@@ -921,12 +931,12 @@ def judge(report: Report) -> Verdict:
         add(check_driver_new_enough(report))
         add(check_gpu_visible(report, checks))
         add(check_arch_supported(report))
-        add(check_cuda_tensor_op(report, checks["arch-supported"]))
+        add(check_cuda_tensor_op(report, checks[CheckId.ARCH_SUPPORTED]))
         add(check_gpu_beats_cpu(report))
         add(check_system_nvcc(report))
     else:
-        for check_id in ("driver-present", "gpu-visible", "cuda-tensor-op"):
-            add(Check(id=check_id, status="skip", summary=checks["platform"].summary))
+        for check_id in (CheckId.DRIVER_PRESENT, CheckId.GPU_VISIBLE, CheckId.CUDA_TENSOR_OP):
+            add(Check(id=check_id, status="skip", summary=checks[CheckId.PLATFORM].summary))
     met = (
         all(c.status != "fail" for c in checks.values())
         and all(checks[i].status in ("pass", "warn") for i in REQUIRED if i in checks)
