@@ -50,7 +50,7 @@ CEILINGS: dict[tuple[int, int], Ceiling] = {
                     {"fp32": 16.4, "fp16": 131.2},
                     "NVIDIA Tesla V100 whitepaper; V100S datasheet", "2026-11-30"),
     (7, 2): Ceiling("Volta GV10B (Jetson Xavier)", 8, 1377, 64, 60, 105,
-                    {"fp32": 1.5, "fp16": 11.3},
+                    {"fp32": 1.41, "fp16": 11.3},
                     "Jetson AGX Xavier datasheet", "2026-11-30"),
     (7, 5): Ceiling("Turing TU10x (Titan RTX, Quadro RTX 8000, T4, RTX 20)", 72, 2100, 48, 400,
                     105, {"fp32": 19.4, "fp16": 154.8},
@@ -119,7 +119,35 @@ def _capability(text: str | None) -> tuple[int, int] | None:
 
 def plausibility_flags(report: Report) -> list[str]:
     """Facts beyond what the reported GPU family can do, or that contradict each other."""
-    return [*_device_flags(report), *_agreement_flags(report), *_bench_flags(report)]
+    return [
+        *_device_flags(report),
+        *_agreement_flags(report),
+        *_bench_flags(report),
+        *_completeness_flags(report),
+    ]
+
+
+def _completeness_flags(report: Report) -> list[str]:
+    """What the probe always records on a working CUDA machine; a report typed by hand
+    tends to leave it out."""
+    t = report.torch
+    if not (t.cuda_available and t.devices):
+        return []
+    dev = t.devices[0]
+    nvml = next((d for d in report.nvml.devices if d.name == dev.name), None)
+    expected = {
+        "tool_version": report.tool_version,
+        "python.executable": report.python.executable,
+        "torch.location": t.location,
+        "torch.arch_list": t.arch_list,
+        "torch.devices[0].sm_count": dev.sm_count,
+        "torch.devices[0].total_memory": dev.total_memory,
+        "nvml memory_total of the same GPU": nvml and nvml.memory_total,
+    }
+    missing = [name for name, value in expected.items() if not value]
+    if not missing:
+        return []
+    return ["missing what the probe always records on a working GPU: " + ", ".join(missing)]
 
 
 def _over(what: str, value: float, limit: float, unit: str, ceiling: Ceiling) -> list[str]:

@@ -39,6 +39,8 @@ def _cell(c: Cell) -> str:
         body = '<span aria-hidden="true">!</span> Needs work'
         if c.contradicted:
             body += f'<span class="note">self-assessed {_value(c.confidence)}/5</span>'
+    elif c.status == Status.NEEDS_REVIEW:
+        body = '<span aria-hidden="true">?</span> Needs review'
     elif c.status == Status.SELF_ASSESSED:
         body = (
             '<span aria-hidden="true">✓</span> Self '
