@@ -416,12 +416,16 @@ def reports_prune(*, keep: int, batch: int = 500) -> int:
     from learning.selectors import progress_with_evidence_at
 
     is_evidence = progress_with_evidence_at(student=OuterRef("student"), at=OuterRef("received_at"))
-    old = (
+    beyond_newest = (
         Report.objects.filter(pruned_at__isnull=True)
         .annotate(
             newer=Window(RowNumber(), partition_by=[F("student")], order_by=F("received_at").desc())
         )
         .filter(newer__gt=keep)
+        .values("pk")
+    )
+    old = (
+        Report.objects.filter(pk__in=beyond_newest)
         .exclude(Exists(is_evidence))
         .values_list("pk", flat=True)
     )
