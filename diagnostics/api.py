@@ -331,3 +331,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if outage:
         response["Retry-After"] = str(DATABASE_RETRY_AFTER)
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The site's 400 (a disallowed Host, a suspicious request): JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return _error(400, "bad request")
+    from django.views import defaults
+
+    return defaults.bad_request(request, exception)
