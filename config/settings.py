@@ -8,6 +8,7 @@ not a surprise in production. Secrets may come from NAME_FILE instead of NAME.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -115,6 +116,7 @@ INSTALLED_APPS = [
     "template_partials",
     "learning",
     "diagnostics",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +130,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into learning.auth.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -159,10 +163,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Failed log-ins allowed per user name and client address, per window (seconds).
+# Log-in throttling by django-axes (learning/auth.py): failed log-ins allowed per
+# user name and client address, per window (seconds), and per address alone: high
+# enough for a class behind one campus NAT, low enough to slow spraying names.
 LOGIN_THROTTLE_ATTEMPTS = env_int("LOGIN_THROTTLE_ATTEMPTS", 5)
+LOGIN_THROTTLE_ADDRESS_ATTEMPTS = env_int("LOGIN_THROTTLE_ADDRESS_ATTEMPTS", 300)
 LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
-AUTHENTICATION_BACKENDS = ["learning.auth.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "learning.auth.AddressCeilingHandler"
+AXES_FAILURE_LIMIT = LOGIN_THROTTLE_ATTEMPTS
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_THROTTLE_WINDOW)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "learning.services.accounts.client_address"
+AXES_LOCKOUT_CALLABLE = "learning.auth.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a reset would clear the address's count too
+AXES_VERBOSE = False
+# Wrong invite codes allowed per client address and hour at signup.
+SIGNUP_INVITE_RATE = env_str("SIGNUP_INVITE_RATE") or "10/h"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "learning:my_modules"
 LOGOUT_REDIRECT_URL = "login"

@@ -53,6 +53,17 @@ class SignupForm(UserCreationForm):
             raise forms.ValidationError(exc.messages[0], code="invalid_invite_code") from exc
         return code
 
+    def clean(self):
+        data = super().clean()
+        if "invite_code" in self.errors and self.has_error("username", "unique"):
+            # Without a valid invite code, say nothing about which user names exist.
+            del self.errors["username"]
+        return data
+
+    @property
+    def wrong_invite_code(self) -> bool:
+        return self.has_error("invite_code", "invalid_invite_code")
+
 
 class DashboardFilterForm(forms.Form):
     """The class dashboard's filters, read from the query string so a view can be bookmarked."""

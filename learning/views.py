@@ -1,5 +1,6 @@
 import hashlib
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
+from django_ratelimit.core import get_usage
 
 from diagnostics.report_view import report_context
 from learning import dashboard, exports
@@ -27,7 +29,7 @@ from learning.selectors import (
     resources_for,
     visible_modules,
 )
-from learning.services.accounts import InvalidInviteCode, student_signup
+from learning.services.accounts import InvalidInviteCode, client_address, student_signup
 from learning.services.progress import objective_self_assess, objective_untick, resource_mark
 from learning.services.review import objective_review
 
@@ -99,6 +101,11 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("learning:my_modules")
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and _invite_attempts(request, count=False):
+        form = SignupForm(initial={"username": request.POST.get("username", "")})
+        throttled = "Too many wrong invite codes from your network. Try again in an hour."
+        context = {"form": form, "throttled": throttled}
+        return render(request, "registration/signup.html", context, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user = student_signup(
@@ -109,11 +116,26 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
         except InvalidInviteCode as exc:  # the class went away since the form checked it
             form.add_error("invite_code", exc)
         else:
-            login(request, user, backend="learning.auth.ThrottledModelBackend")
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome, {user.username}! You have joined your class.")
             return redirect("learning:my_modules")
+    if form.is_bound and form.wrong_invite_code:
+        _invite_attempts(request, count=True)
     status = 400 if form.errors else 200
     return render(request, "registration/signup.html", {"form": form}, status=status)
+
+
+def _invite_attempts(request: HttpRequest, *, count: bool) -> bool:
+    """Wrong invite codes per client address, SIGNUP_INVITE_RATE at most: True once used up.
+    Counted with django-ratelimit in the shared cache; only wrong codes count."""
+    usage = get_usage(
+        request,
+        group="signup-invite",
+        key=lambda group, request: client_address(request),
+        rate=settings.SIGNUP_INVITE_RATE,
+        increment=count,
+    )
+    return usage is not None and usage["count"] >= usage["limit"]
 
 
 # Helpers ---------------------------------------------------------------------

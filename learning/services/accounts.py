@@ -1,14 +1,10 @@
 """Accounts: roles, instructors, and students joining a class with its invite code."""
 
-import hashlib
-import math
 import re
-import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group, Permission
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -83,45 +79,6 @@ def student_signup(*, username: str, password: str, invite_code: str) -> Abstrac
     user.groups.add(students)
     klass.students.add(user)
     return user
-
-
-# Log-in throttling: failed attempts are counted per user name and client address
-# (so one attacker can't lock a student out from everywhere) and per address
-# alone, with a looser limit (so spraying many user names is slow too). Counters
-# live in the shared cache: Redis in production, files in the embedded default.
-
-
-def _login_keys(*, username: str, address: str) -> list[tuple[str, int]]:
-    attempts = settings.LOGIN_THROTTLE_ATTEMPTS
-    pair = hashlib.sha256(f"{username.casefold()}\0{address}".encode()).hexdigest()[:32]
-    return [(f"login:pair:{pair}", attempts), (f"login:addr:{address}", attempts * 10)]
-
-
-def login_retry_after(*, username: str, address: str) -> int:
-    """Seconds until this user name may try again from this address; 0 if it may now."""
-    now = time.time()
-    waits = [
-        math.ceil(cache.get(f"{key}:start", now) + settings.LOGIN_THROTTLE_WINDOW - now)
-        for key, limit in _login_keys(username=username, address=address)
-        if (cache.get(key) or 0) >= limit
-    ]
-    return max([1, *waits]) if waits else 0
-
-
-def login_failed(*, username: str, address: str) -> None:
-    window = settings.LOGIN_THROTTLE_WINDOW
-    for key, _ in _login_keys(username=username, address=address):
-        if cache.add(key, 0, timeout=window):
-            cache.set(f"{key}:start", time.time(), timeout=window)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr: a new window
-            cache.set(key, 1, timeout=window)
-
-
-def login_succeeded(*, username: str, address: str) -> None:
-    pair_key, _ = _login_keys(username=username, address=address)[0]
-    cache.delete_many([pair_key, f"{pair_key}:start"])
 
 
 def client_address(request: HttpRequest) -> str:
