@@ -181,6 +181,8 @@ AXES_CLIENT_IP_CALLABLE = "learning.services.accounts.client_address"
 AXES_LOCKOUT_CALLABLE = "learning.auth.lockout_response"
 AXES_RESET_ON_SUCCESS = False  # a reset would clear the address's count too
 AXES_VERBOSE = False
+# Lockouts are reset with `manage.py axes_reset` (or axes_reset_ip, axes_reset_username).
+AXES_ENABLE_ADMIN = False
 # Wrong invite codes allowed per client address and hour at signup.
 SIGNUP_INVITE_RATE = env_str("SIGNUP_INVITE_RATE") or "10/h"
 LOGIN_URL = "login"
