@@ -1,11 +1,16 @@
 """Server-side records of the worker pipeline: tokens, runs and reports."""
 
+import json
 import zlib
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
+from pydantic import ValidationError
+
+from diagnostics.agent.report import Report as ProbeReport
 
 
 class WorkerToken(models.Model):
@@ -120,7 +125,6 @@ class Report(models.Model):
     # medians, hashed: the same value from two students marks a copied report.
     gpu_uuid_hash = models.CharField(max_length=64, blank=True, db_index=True)
     bench_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    facts = models.JSONField(help_text="The validated report.")
     verdict = models.JSONField(
         help_text="The server's own judgement; a worker's verdict is ignored."
     )
@@ -149,6 +153,20 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return str(self.report_id)
+
+    @cached_property
+    def facts(self) -> dict:
+        """The validated report, read back from the raw body ({} once pruned). Not a
+        column: it would store every report twice; pages read one report at a time."""
+        raw = self.raw_body
+        if raw is None:
+            return {}
+        data = json.loads(raw)
+        report = data.get("report", data) if isinstance(data, dict) else {}
+        try:
+            return ProbeReport.model_validate(report).model_dump(mode="json")
+        except ValidationError:  # stored under an older schema: show it as it came
+            return report
 
     @property
     def raw_body(self) -> str | None:

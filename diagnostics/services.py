@@ -304,7 +304,6 @@ def report_store(
             schema_version=data.schema_version,
             probed_at=data.probed_at,
             clock_skew_s=data.clock_skew_s,
-            facts=data.facts,
             verdict=verdict,
             objective_met=objective_met and not flags,
             flags=flags,
@@ -432,6 +431,6 @@ def reports_prune(*, keep: int, batch: int = 500) -> int:
     pruned = 0
     while pks := list(old[:batch]):
         pruned += Report.objects.filter(pk__in=pks).update(
-            raw_gz=None, facts={}, verdict={}, pruned_at=timezone.now()
+            raw_gz=None, verdict={}, pruned_at=timezone.now()
         )
     return pruned

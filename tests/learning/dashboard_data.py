@@ -46,7 +46,6 @@ def report_row(student, name: str = PASSING, *, at: datetime | None = None) -> R
         body_sha256=hashlib.sha256(raw.encode()).hexdigest(),
         schema_version="1",
         probed_at=at,
-        facts=facts,
         verdict=verdict,
         objective_met=met,
         summary=report_summary(facts, verdict),

@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -50,17 +49,6 @@ def test_ingest_writes_the_failing_checks_with_their_hints(client, token, module
         for c in failing
     ]
     assert report.summary["gpu"] == "no GPU found" and report.summary["bf16"] is None
-
-
-@pytest.mark.django_db
-def test_the_migration_backfills_reports_stored_without_a_summary(student):
-    reports = add_reports(student, "h100_ok", "conda_cpuonly", "driver_too_old")
-    Report.objects.update(summary={})
-    backfill_summaries(apps, None)
-    for report in reports:
-        report.refresh_from_db()
-        assert report.summary == report_summary(report.facts, report.verdict)
-        assert report.summary["gpu"] != "" and "failing" in report.summary
 
 
 @pytest.mark.django_db(transaction=True)
