@@ -123,8 +123,8 @@ class Report(models.Model):
     clock_skew_s = models.IntegerField(default=0)
     # The first GPU's UUID (as the report gives it, hashed again) and the benchmark
     # medians, hashed: the same value from two students marks a copied report.
-    gpu_uuid_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    bench_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    gpu_uuid_hash = models.CharField(max_length=64, blank=True)
+    bench_hash = models.CharField(max_length=64, blank=True)
     verdict = models.JSONField(
         help_text="The server's own judgement; a worker's verdict is ignored."
     )
@@ -143,6 +143,10 @@ class Report(models.Model):
         indexes = [
             # A student's reports in the last day: the daily quota, on every report stored.
             models.Index(fields=["student", "received_at"], name="report_student_received_idx"),
+            # Another student's report with this GPU or these figures: two range scans
+            # either side of the student's own rows, however many those are.
+            models.Index(fields=["gpu_uuid_hash", "student"], name="report_gpu_uuid_idx"),
+            models.Index(fields=["bench_hash", "student"], name="report_bench_idx"),
             # Each student's latest completed report, and their last pass, for the dashboard.
             models.Index(
                 fields=["student", "received_at"],

@@ -340,13 +340,13 @@ def _twins(*, student: AbstractBaseUser, fingerprints: dict) -> list[Report]:
     """Other students' reports with this GPU, or these exact figures."""
     match = Q()
     for field, value in fingerprints.items():
-        if value:
-            match |= Q(**{field: value})
+        if value:  # student < s or > s: the index skips the student's own reports
+            match |= Q(**{field: value, "student__lt": student.pk})
+            match |= Q(**{field: value, "student__gt": student.pk})
     if not match:
         return []
     return list(
         Report.objects.filter(match)
-        .exclude(student=student)
         .select_related("student")
         .only("pk", "student__username", "received_at", "flags")[:10]
     )

@@ -21,12 +21,13 @@ import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "diagnostics" / "fixtures" / "h100_ok.json"
 PG = "postgres://postgres@127.0.0.1:5432"
-DB = "torchready_ingest_bench"
+DB = os.environ.get("INGEST_BENCH_DB", "torchready_ingest_bench")
 
 SETTINGS = """
 from config.settings import *  # noqa: F403
@@ -76,6 +77,7 @@ def main() -> None:
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/7",
         "TORCHREADY_VAR_DIR": str(work / "var"),
         "DIAGNOSTICS_RATE_LIMIT": "1000000",
+        "DIAGNOSTICS_DAILY_REPORT_QUOTA": "1000000",
         "DJANGO_SETTINGS_MODULE": "ingest_settings",
         "PYTHONPATH": f"{work}:{ROOT}",
         "LOG_LEVEL": "WARNING",
@@ -170,7 +172,9 @@ def main() -> None:
 
 
 def body(report: dict) -> bytes:
-    fresh = dict(report, report_id=str(uuid.uuid4()))
+    # A fresh id, and the time of sending: the server refuses a clock 2 days off.
+    now = datetime.now(timezone.utc).isoformat()
+    fresh = dict(report, report_id=str(uuid.uuid4()), created_at=now)
     return json.dumps({"run_id": None, "report": fresh}).encode()
 
 

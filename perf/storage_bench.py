@@ -5,7 +5,8 @@ scratch database, one student, a fresh report_id each; measures the database
 before and after, then runs the retention task (when this version of the code
 has one) and measures again. Two bodies: the recorded H100 report (7 KB), and
 the same report padded near the API's 256 KiB limit with 200 pip and 200 conda
-packages and long paths, as the issue's 237 kB reports were. Prints, asserts nothing.
+packages of random text (compresses badly), as the issue's 237 kB reports were.
+Prints, asserts nothing.
 
     .venv/bin/python perf/storage_bench.py [--reports 1000] [--database sqlite|postgres]
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -30,16 +32,21 @@ DB = "torchready_storage_bench"
 
 
 def padded(report: dict) -> dict:
-    """The H100 report grown towards 237 kB, within every field's limits."""
-    path = "/home/student/miniforge3/envs/torch-gpu/lib/python3.11/site-packages/" + "x" * 880
+    """The H100 report grown towards 237 kB within every field's limits, with random
+    text that compresses badly: the worst case a hostile student can send."""
+    rng = random.Random(11)
+
+    def noise(n: int) -> str:
+        return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
     report = json.loads(json.dumps(report))
     report["packages"]["pip"] = [
-        {"name": f"package-{i:03}", "version": f"1.{i}.0", "installer": "pip", "location": path}
-        for i in range(200)
+        {"name": noise(20), "version": "1.0", "installer": "pip", "location": "/" + noise(800)}
+        for _ in range(200)
     ]
     report["packages"]["conda"] = [
-        {"name": f"conda-{i:03}", "version": f"2.{i}", "build": "h" + "0" * 150, "channel": "c"}
-        for i in range(200)
+        {"name": noise(20), "version": "2.0", "build": noise(150), "channel": "c"}
+        for _ in range(200)
     ]
     return report
 

@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='report',
             name='bench_hash',
-            field=models.CharField(blank=True, db_index=True, max_length=64),
+            field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
             model_name='report',
@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='report',
             name='gpu_uuid_hash',
-            field=models.CharField(blank=True, db_index=True, max_length=64),
+            field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
             model_name='report',
@@ -111,6 +111,14 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='report',
             index=models.Index(fields=['student', 'received_at'], name='report_student_received_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='report',
+            index=models.Index(fields=['gpu_uuid_hash', 'student'], name='report_gpu_uuid_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='report',
+            index=models.Index(fields=['bench_hash', 'student'], name='report_bench_idx'),
         ),
         migrations.RunPython(forwards, backwards),
         # A default, so that unapplying the removal below can add the column back.
