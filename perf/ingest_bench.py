@@ -5,6 +5,10 @@ Loopback only and bounded: a scratch database, a fixed number of requests per
 round, rounds alternating between the two endpoints. Prints, asserts nothing.
 
     .venv/bin/python perf/ingest_bench.py [--requests 300] [--rounds 2] [--clients 4]
+
+INGEST_BENCH_ROOT=/path/to/other/checkout measures another version of the code with
+this script (before and after a change, interleaved); INGEST_BENCH_DB names the
+scratch database (default torchready_ingest_bench).
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "diagnostics" / "fixtures" / "h100_ok.json"
+ROOT = Path(os.environ.get("INGEST_BENCH_ROOT") or Path(__file__).resolve().parent.parent)
+FIXTURE = Path(__file__).resolve().parent.parent / "tests/diagnostics/fixtures/h100_ok.json"
 PG = "postgres://postgres@127.0.0.1:5432"
 DB = os.environ.get("INGEST_BENCH_DB", "torchready_ingest_bench")
 
@@ -86,6 +90,9 @@ def main() -> None:
     psql(f"CREATE DATABASE {DB}")
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    # The course, so that each report is applied as evidence to its objective, as in use.
+    seed = ["manage.py", "import_module", "content/modules/virtual-environments-pytorch.md"]
+    subprocess.run([py, *seed], cwd=ROOT, env=env, check=True, capture_output=True)
     token = (
         subprocess.run(
             [
