@@ -308,7 +308,7 @@ def report_store(
             objective_met=objective_met and not flags,
             flags=flags,
             outcome=data.outcome,
-            summary=report_summary(data.facts, verdict),
+            summary=report_summary(data.facts, verdict, needs_review=bool(flags and objective_met)),
             **fingerprints,
         )
         if data.run is not None:
@@ -348,7 +348,7 @@ def _twins(*, student: AbstractBaseUser, fingerprints: dict) -> list[Report]:
     return list(
         Report.objects.filter(match)
         .select_related("student")
-        .only("pk", "student__username", "received_at", "flags")[:10]
+        .only("pk", "student__username", "received_at", "flags", "objective_met", "summary")[:10]
     )
 
 
@@ -364,7 +364,12 @@ def _twins_flag(*, twins: list[Report], student: AbstractBaseUser) -> None:
     flag = f"the same GPU or identical benchmark figures came from {student.get_username()}"
     for twin in twins:
         if flag not in twin.flags:
-            Report.objects.filter(pk=twin.pk).update(flags=[*twin.flags, flag], objective_met=False)
+            review = twin.objective_met or twin.summary.get("needs_review", False)
+            Report.objects.filter(pk=twin.pk).update(
+                flags=[*twin.flags, flag],
+                objective_met=False,
+                summary={**twin.summary, "needs_review": review},
+            )
         evidence_hold_for_review(
             student=twin.student,
             verifier=Verifier.GPU_ENV,

@@ -89,6 +89,8 @@ class GpuSummary:
     bf16: Bench | None
     fp32: Bench | None
     failing: tuple[Failing, ...]
+    # Passing checks, but flagged as implausible or copied: not verified (issue 11).
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -383,6 +385,7 @@ def gpu_summary(row: dict) -> GpuSummary:
             Failing(f.get("id", "?"), f.get("summary", ""), f.get("hint", ""))
             for f in summary.get("failing") or ()
         ),
+        needs_review=bool(summary.get("needs_review")),
     )
 
 

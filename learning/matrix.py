@@ -92,6 +92,8 @@ def _gpu(g: GpuSummary | None) -> str:
         return '<td class="gpu"><span class="muted">no report yet</span></td>'
     if g.objective_met:
         verdict = '<span class="verdict verdict--ok">passes</span>'
+    elif g.needs_review:
+        verdict = '<span class="verdict verdict--review">needs review</span>'
     else:
         codes = format_html_join(", ", "<code>{}</code>", ((f.check_id,) for f in g.failing))
         verdict = format_html('<span class="verdict verdict--fail">fails: {}</span>', codes)

@@ -185,6 +185,7 @@ def test_the_student_and_the_instructor_see_needs_review(
     client.force_login(instructor)
     dashboard = client.get(f"/teach/{klass.pk}/?module={module.slug}").text
     assert "cell--needs_review" in dashboard
+    assert "verdict--review" in dashboard  # the latest report column says so too
     stuck = dashboard[dashboard.index('id="stuck"') :]
     assert "Evidence needs your review" in stuck and student.username in stuck
     assert f"state={Status.NEEDS_REVIEW.value}" in stuck
