@@ -88,3 +88,52 @@ def test_beat_runs_the_prune_hourly(client, token, module, settings):
     settings.DIAGNOSTICS_KEEP_RAW_REPORTS = 1
     age(post_reports(client, token, 3))
     assert tasks.prune_reports.apply().get() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_compresses_bodies_and_resets_impossible_probe_times(student):
+    """0005 on reports stored before it: bodies compressed, skew and fingerprints filled,
+    and a created_at years off (which broke every read on PostgreSQL) set to the receive time."""
+    import hashlib
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = (
+        ("diagnostics", "0004_report_summary"),
+        (
+            "diagnostics",
+            "0005_issue11_receive_time_storage",
+        ),
+    )
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([before])
+        old = executor.loader.project_state([before]).apps.get_model("diagnostics", "Report")
+        facts = fixture_dict("h100_ok")
+        body = json.dumps({"report": facts})
+        now = timezone.now()
+        for probed_at in (now - timedelta(hours=3), now + timedelta(days=3650)):
+            old.objects.create(
+                report_id=new_uuid(),
+                student_id=student.pk,
+                raw_body=body,
+                body_sha256=hashlib.sha256(body.encode()).hexdigest(),
+                schema_version="1",
+                probed_at=probed_at,
+                facts=facts,
+                verdict={},
+                objective_met=True,
+                response={},
+            )
+        executor.loader.build_graph()
+        executor.migrate([after])
+        reports = list(Report.objects.order_by("pk"))
+        assert [r.raw_body for r in reports] == [body, body]
+        assert round(reports[0].clock_skew_s / 3600) == -3
+        assert reports[1].probed_at == reports[1].received_at and reports[1].clock_skew_s == 0
+        assert reports[0].gpu_uuid_hash and reports[0].bench_hash
+        assert reports[0].facts["nvml"]["devices"][0]["name"].startswith("NVIDIA H100")
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
