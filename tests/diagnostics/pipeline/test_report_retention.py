@@ -92,7 +92,7 @@ def test_beat_runs_the_prune_hourly(client, token, module, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_compresses_bodies_and_resets_impossible_probe_times(student):
-    """0005 on reports stored before it: bodies compressed, skew and fingerprints filled,
+    """0005-0007 on reports stored before them: bodies compressed, skew and fingerprints filled,
     and a created_at years off (which broke every read on PostgreSQL) set to the receive time."""
     import hashlib
 
@@ -103,7 +103,7 @@ def test_the_migration_compresses_bodies_and_resets_impossible_probe_times(stude
         ("diagnostics", "0004_report_summary"),
         (
             "diagnostics",
-            "0005_issue11_receive_time_storage",
+            "0007_issue11_store_once",
         ),
     )
     executor = MigrationExecutor(connection)
