@@ -183,10 +183,11 @@ AXES_RESET_ON_SUCCESS = False  # a reset would clear the address's count too
 AXES_VERBOSE = False
 # Lockouts are reset with `manage.py axes_reset` (or axes_reset_ip, axes_reset_username).
 AXES_ENABLE_ADMIN = False
-# Wrong invite codes allowed per client address and hour at signup.
-SIGNUP_INVITE_RATE = env_str("SIGNUP_INVITE_RATE") or "10/h"
+# Wrong invite codes allowed per client address, per window (seconds), at signup and join.
+INVITE_THROTTLE_ATTEMPTS = env_int("INVITE_THROTTLE_ATTEMPTS", 10)
+INVITE_THROTTLE_WINDOW = env_int("INVITE_THROTTLE_WINDOW", 900)
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "learning:my_modules"
+LOGIN_REDIRECT_URL = "learning:my_modules"  # instructors: learning.auth.LoginView
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -228,6 +229,8 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # Course content: relative links and images in a page resolve against this URL.
 COURSE_BASE_URL = env_str("COURSE_BASE_URL", "") or ""
 COURSE_DIR = Path(env_str("COURSE_DIR", str(BASE_DIR / "content" / "modules")) or "")
+# Course uploads wait here, unpacked, between their preview and the instructor's confirm.
+UPLOAD_DIR = Path(env_str("UPLOAD_DIR", str(VAR_DIR / "uploads")) or "")
 VERIFIERS_FILE = Path(env_str("VERIFIERS_FILE", str(BASE_DIR / "content" / "verifiers.yaml")) or "")
 
 # Pages load only this server's own scripts, styles and images: no inline

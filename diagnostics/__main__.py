@@ -11,7 +11,8 @@ if "logging" in sys.modules:
     sys.modules["logging"].shutdown()
 for stream in (sys.stdout, sys.stderr):
     try:
-        stream.flush()
-    except OSError:  # a closed pipe (`| head`): nothing more can be said
+        if stream is not None:  # None: started with the stream closed (`>&-`)
+            stream.flush()
+    except (OSError, ValueError):  # a closed pipe (`| head`): nothing more can be said
         pass
 os._exit(code)

@@ -94,6 +94,12 @@ class CheckRun(models.Model):
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
 
+    @property
+    def is_pending(self) -> bool:
+        """Active and not yet past its deadline. Beat's sweep records an overdue run as
+        expired or lost; until then, pages already show it as over (a GET never writes)."""
+        return self.is_active and self.deadline > timezone.now()
+
 
 class Report(models.Model):
     """A diagnostics report as received, with what the server derived from it."""
@@ -189,3 +195,21 @@ class Report(models.Model):
             "needs_review": bool(self.flags),
             "clock_skew_s": self.clock_skew_s,
         }
+
+    @property
+    def next_step(self) -> dict | None:
+        """The check to fix first, as the verdict names it (the first failure in older ones)."""
+        checks = [c for c in self.verdict.get("checks", []) if isinstance(c, dict)]
+        if "next_step" in self.verdict:
+            return next((c for c in checks if c.get("id") == self.verdict["next_step"]), None)
+        return next((c for c in checks if c.get("status") == "fail"), None)
+
+    @property
+    def later_steps(self) -> list[dict]:
+        """The other failures, which wait for the next step (root-cause order)."""
+        step = self.next_step
+        return [
+            c
+            for c in self.verdict.get("checks", [])
+            if isinstance(c, dict) and c.get("status") == "fail" and c is not step
+        ]

@@ -81,9 +81,64 @@ def bench_rows(facts: dict) -> list[dict]:
                 if median is not None
                 else result.get("reason") or "—",
                 "pct_of_peak": result.get("pct_of_peak"),
+                "bar": min(100, round(result.get("pct_of_peak") or 0)),
             }
         )
     return rows
+
+
+CHECK_NAMES = {
+    "platform": "Operating system",
+    "gpu-present": "NVIDIA GPU in this machine",
+    "wsl": "WSL GPU support",
+    "conda-env": "Conda env",
+    "torch-importable": "torch imports",
+    "torch-cuda-build": "torch built with CUDA",
+    "no-mixed-torch": "torch installed once",
+    "torch-in-env": "torch from this env",
+    "driver-present": "NVIDIA driver",
+    "driver-new-enough": "Driver new enough",
+    "gpu-visible": "torch sees the GPU",
+    "arch-supported": "GPU architecture supported",
+    "cuda-tensor-op": "Tensor maths on the GPU",
+    "gpu-beats-cpu": "GPU faster than CPU",
+    "system-nvcc": "System CUDA toolkit",
+}
+
+
+def check_name(check_id: str) -> str:
+    return CHECK_NAMES.get(check_id) or check_id.replace("-", " ").capitalize()
+
+
+def check_groups(verdict: dict, failing_order: list[dict]) -> dict:
+    """Failing checks first (root cause first), then the rest; checks that were not
+    judged (skipped, or blocked by a failure) grouped under the reason why."""
+    checks = [c for c in verdict.get("checks", []) if isinstance(c, dict)]
+    by_id = {c.get("id"): c for c in checks}
+    named = [{**c, "name": check_name(c.get("id", ""))} for c in checks]
+    skipped: dict[str, list[dict]] = {}
+    for check in named:
+        if check.get("status") not in ("skip", "blocked"):
+            continue
+        summary = check.get("summary") or ""
+        cause = by_id.get(check.get("blocked_by")) or (
+            by_id.get(summary[4:]) if summary.startswith("see ") else None
+        )
+        reason = (
+            f"{check_name(cause['id'])} failed: {cause.get('summary', '')}" if cause else summary
+        )
+        skipped.setdefault(reason, []).append(check)
+    rank = {c.get("id"): i for i, c in enumerate(failing_order)}
+    failing = sorted(
+        (c for c in named if c.get("status") == "fail"),
+        key=lambda c: rank.get(c["id"], len(rank)),
+    )
+    return {
+        "failing": failing,
+        "passing": [c for c in named if c.get("status") in ("pass", "warn")],
+        "warnings": sum(c.get("status") == "warn" for c in named),
+        "skipped": list(skipped.items()),
+    }
 
 
 def report_context(report: Report) -> dict:
@@ -93,6 +148,19 @@ def report_context(report: Report) -> dict:
         "bench": bench_rows(report.facts),
         "findings": report.facts.get("findings", []),
     }
+
+
+def compare_rows(report: Report, other: Report) -> list[tuple[str, str, str]]:
+    """(what, this report, the other) for every fact and benchmark figure that differs."""
+    pairs = zip(fact_rows(report.facts), fact_rows(other.facts), strict=True)
+    rows = [(label, now, then) for (label, now), (_, then) in pairs if now != then]
+    now_bench = {(b["name"], b["device"]): b["value"] for b in bench_rows(report.facts)}
+    then_bench = {(b["name"], b["device"]): b["value"] for b in bench_rows(other.facts)}
+    for key in sorted(now_bench.keys() | then_bench.keys(), key=str):
+        now, then = now_bench.get(key, "not run"), then_bench.get(key, "not run")
+        if now != then:
+            rows.append((f"{key[0]} ({key[1]})", now, then))
+    return rows
 
 
 def report_changes(report: Report, previous: Report | None) -> list[str]:
@@ -124,5 +192,6 @@ def report_changes(report: Report, previous: Report | None) -> list[str]:
     for check in report.verdict.get("checks", []):
         was = old_status.get(check.get("id"))
         if was and was != check.get("status"):
-            changes.append(f"check “{check.get('id')}”: {was} → {check.get('status')}")
+            name = check_name(check.get("id", ""))
+            changes.append(f"check “{name}”: {was} → {check.get('status')}")
     return changes

@@ -91,3 +91,12 @@ def report_quota_wait(*, student: AbstractBaseUser, now: datetime) -> int:
     if not oldest:
         return 0
     return max(1, int((oldest[0] + day - now).total_seconds()) + 1)
+
+
+def reports_for_student(*, student: AbstractBaseUser, limit: int = 50) -> list[Report]:
+    """The student's recent reports, newest first, to pick one to compare with."""
+    return list(
+        Report.objects.filter(student=student)
+        .only("report_id", "received_at", "objective_met", "outcome")
+        .order_by("-received_at")[:limit]
+    )

@@ -406,12 +406,13 @@ def _evidence_apply(*, student: AbstractBaseUser, report: Report) -> None:
 
 
 def evidence_summary(*, verdict: dict, met: bool) -> str:
-    """One line for the module page: the first failing check's summary, or a pass line."""
+    """One line for the module page: the next step's summary, or a pass line."""
     checks = verdict.get("checks", [])
     failing = [c for c in checks if c.get("status") == "fail"]
-    if met or not failing:
+    step = next((c for c in checks if c.get("id") == verdict.get("next_step")), None)
+    if met or not (step or failing):
         return "Verified: " + (verdict.get("summary") or "the GPU environment works")[:480]
-    return failing[0].get("summary", "")[:500]
+    return (step or failing[0]).get("summary", "")[:500]
 
 
 def reports_prune(*, keep: int, batch: int = 500) -> int:

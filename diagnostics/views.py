@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,9 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from . import packaging, selectors, services
+from . import packaging, selectors, services, setup_guide
 from .models import CheckRun
-from .report_view import report_changes, report_context
+from .next_steps import failing_in_order, next_steps
+from .panel import panel_version, poll_interval
+from .report_view import check_groups, compare_rows, report_changes, report_context
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -26,33 +30,77 @@ def _server_url(request: HttpRequest) -> str:
     return settings.TORCHREADY_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
-def panel_context(request: HttpRequest, *, next_url: str = "", target: str = "") -> dict:
-    """What the GPU panel shows; `target` is the element it refreshes on a module page."""
+def _wheel_url(request: HttpRequest) -> str:
+    return _server_url(request) + reverse(
+        "diagnostics:worker_wheel", args=[packaging.wheel_filename()]
+    )
+
+
+def panel_context(
+    request: HttpRequest, *, page_url: str, target: str = "", reveal: bool = True
+) -> dict:
+    """What the GPU panel shows on `page_url`; `target` is the element it refreshes there.
+
+    A token created a moment ago is in the session once: it is shown inside the
+    start command on this render and gone after (only its hash is stored).
+    """
     student = request.user
     token = selectors.token_current(student=student)
     run = selectors.run_latest(student=student)
     report = selectors.report_latest(student=student)
     online = selectors.worker_online(token=token)
+    new_token = request.session.pop("worker_token_once", None) if token and reveal else None
+    seen = (token.last_seen_info if token else None) or {}
+    setup = setup_guide.setup_steps(
+        token=token,
+        online=online,
+        report=report,
+        wheel_url=_wheel_url(request),
+        shell=_shell(request, seen),
+    )
+    pending = bool(run and run.is_pending)
+    steps = _next_steps(request, report, seen)
     return {
         "token": token,
+        "new_token": new_token,
+        "commands": setup_guide.worker_commands(_server_url(request), new_token or ""),
         "online": online,
-        "server_url": _server_url(request),
         "run": run,
         "report": report,
+        "setup": setup,
+        "steps": steps,
+        "pending": pending,
+        "poll_every": poll_interval(token=token, online=online, pending=pending, report=report),
         # Changes whenever the panel would look different: the poll compares it.
-        "version": f"{run and run.pk}.{run and run.state}.{report and report.pk}.{online:d}",
-        "next": next_url,
+        "version": panel_version(token=token, online=online, run=run, report=report),
+        "next": page_url,
         "target": target,
     }
 
 
+def _shell(request: HttpRequest, seen: dict) -> setup_guide.Shell:
+    return setup_guide.shell_for(
+        requested=request.GET.get("shell"),
+        platform=seen.get("platform", ""),
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+
+
+def _next_steps(request: HttpRequest, report, seen: dict) -> list:
+    """The "do this next" list for a needs-work report; restarts name the worker's env."""
+    if report is None or report.objective_met:
+        return []
+    env_name = seen.get("env_name") or (report.facts.get("env") or {}).get("conda_env_name")
+    return next_steps(
+        verdict=report.verdict,
+        env_name=env_name if env_name not in (None, "", "base") else setup_guide.ENV_NAME,
+        wheel_url=_wheel_url(request),
+    )
+
+
 def _gpu_context(request: HtmxHttpRequest) -> dict:
-    server = _server_url(request)
     return {
-        **panel_context(request),
-        "new_token": request.session.pop("worker_token_once", None),
-        "wheel_url": server
-        + reverse("diagnostics:worker_wheel", args=[packaging.wheel_filename()]),
+        **panel_context(request, page_url=reverse("diagnostics:gpu")),
         "runs": selectors.runs_recent(student=request.user),
     }
 
@@ -60,7 +108,6 @@ def _gpu_context(request: HtmxHttpRequest) -> dict:
 @require_GET
 @login_required
 def gpu(request: HtmxHttpRequest) -> HttpResponse:
-    services.runs_sweep_stale()
     return render(request, "diagnostics/gpu.html", _gpu_context(request))
 
 
@@ -72,7 +119,9 @@ def token(request: HtmxHttpRequest) -> HttpResponse:
         _, raw = services.token_create(student=request.user)
         # Shown once, on the page the redirect lands on; only the hash is kept.
         request.session["worker_token_once"] = raw
-        messages.success(request, "New worker token created. Copy it now: it is shown only once.")
+        messages.success(
+            request, "New worker token created: copy the start command now, it is shown only once."
+        )
     elif action == "revoke":
         services.token_revoke_all(student=request.user)
         messages.success(
@@ -80,7 +129,8 @@ def token(request: HtmxHttpRequest) -> HttpResponse:
         )
     else:
         return HttpResponse("unknown action", status=400)
-    return redirect("diagnostics:gpu")
+    next_url = _safe_next(request, request.POST.get("next"))
+    return redirect(next_url or reverse("diagnostics:gpu"))
 
 
 @require_POST
@@ -90,34 +140,22 @@ def run_start(request: HtmxHttpRequest) -> HttpResponse:
     if mode not in CheckRun.Mode.values:
         return HttpResponse("unknown mode", status=400)
     services.run_create(student=request.user, mode=mode)
-    next_url = _safe_next(request, request.POST.get("next"))
-    if request.htmx and not next_url:
-        return _panel(request)
-    # On a module page htmx follows this redirect and picks the objective's row.
-    return redirect(next_url or reverse("diagnostics:gpu"))
+    # htmx follows the redirect and picks the panel (and what else changed) from the page.
+    return redirect(_safe_next(request, request.POST.get("next")) or reverse("diagnostics:gpu"))
 
 
 @require_GET
 @login_required
 def panel(request: HtmxHttpRequest) -> HttpResponse:
-    """The panel's poll: 204 while nothing changed, else the fresh panel (or its page)."""
-    services.runs_sweep_stale()
-    if request.GET.get("v") == panel_context(request)["version"]:
+    """The panel's poll: 204 while nothing changed, else the page it sits on, from
+    which htmx selects the panel and what else changed (progress, history)."""
+    next_url = _safe_next(request, request.GET.get("next")) or reverse("diagnostics:gpu")
+    context = panel_context(request, page_url=next_url, reveal=False)
+    if request.GET.get("v") == context["version"]:
+        if not context["poll_every"]:
+            return HttpResponseStopPolling()  # nothing pending: this poller may stop
         return HttpResponse(status=204)
-    next_url = _safe_next(request, request.GET.get("next"))
-    if next_url or not request.htmx:
-        return redirect(next_url or reverse("diagnostics:gpu"))
-    return _panel(request)
-
-
-def _panel(request: HtmxHttpRequest) -> HttpResponse:
-    context = panel_context(request)
-    response = render(request, "diagnostics/_gpu_panel.html", context)
-    run = context["run"]
-    if run is not None and not run.is_active:
-        # This run's poller is done; the fresh panel only listens for new evidence.
-        response.status_code = HttpResponseStopPolling.status_code
-    return response
+    return redirect(next_url)
 
 
 def _safe_next(request: HttpRequest, url: str | None) -> str:
@@ -129,14 +167,30 @@ def _safe_next(request: HttpRequest, url: str | None) -> str:
 @require_GET
 @login_required
 def report_detail(request: HtmxHttpRequest, report_id) -> HttpResponse:
-    report = selectors.report_for_student(report_id=report_id, student=request.user)
+    student = request.user
+    report = selectors.report_for_student(report_id=report_id, student=student)
     if report is None:
         raise Http404
-    previous = selectors.report_previous(report=report)
+    other = selectors.report_previous(report=report)
+    if wanted := request.GET.get("compare"):
+        try:
+            other = selectors.report_for_student(report_id=uuid.UUID(wanted), student=student)
+        except ValueError:
+            return HttpResponse("compare: not a report id", status=400)
+        if other is None:
+            raise Http404
+    token = selectors.token_current(student=student)
+    seen = (token.last_seen_info if token else None) or {}
     context = {
         "report": report,
-        "previous": previous,
-        "changes": report_changes(report, previous),
+        "steps": _next_steps(request, report, seen),
+        "suffix": "",
+        "setup": {"shell": _shell(request, seen), "shells": list(setup_guide.Shell)},
+        "groups": check_groups(report.verdict, failing_in_order(report.verdict)),
+        "other": other,
+        "others": [r for r in selectors.reports_for_student(student=student) if r.pk != report.pk],
+        "changes": report_changes(report, other),
+        "compare": compare_rows(report, other) if other else [],
         "needs_review": bool(report.flags and report.verdict.get("objective_met")),
         "clock_notice": services.clock_notice(skew_s=report.clock_skew_s),
         "keep_raw": settings.DIAGNOSTICS_KEEP_RAW_REPORTS,

@@ -4,11 +4,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Klass, Module, Objective, ObjectiveProgress, Resource, ResourceProgress, Section
-from .services.accounts import INSTRUCTORS, STUDENTS
+from .services.accounts import INSTRUCTORS
 
-# Course content (modules, sections, objectives, resources) is shared by all
-# instructors. Classes and progress are not: an instructor sees only the classes
-# they teach and the progress of those classes' students. Superusers see all.
+# The admin is for operators (superusers) only. Instructors work under /teach/
+# and hold no model permissions: the admin let them add any account to a class,
+# edit students' evidence and reviewers, hard-delete objectives and save raw HTML.
+
+
+def superusers_only(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+admin.site.has_permission = superusers_only
 
 
 class ObjectiveInline(admin.TabularInline):
@@ -16,19 +23,31 @@ class ObjectiveInline(admin.TabularInline):
     fields = ["order", "text", "verifier", "archived_at"]
     readonly_fields = ["archived_at"]
     extra = 0
+    can_delete = False  # removing an objective archives it (the importer); progress stays
+
+
+# What the importer writes (content, sanitised HTML) is read-only here: the
+# course's Markdown is the source, and /teach/content/ imports it.
+IMPORTED = ["slug", "source_path", "content_hash", "intro_html", "imported_at", "updated_at"]
 
 
 @admin.register(Module)
 class ModuleAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "sort", "source_path", "updated_at", "archived_at"]
+    list_display = ["title", "slug", "sort", "parent", "source_path", "updated_at", "archived_at"]
     search_fields = ["title", "slug", "source_path"]
+    readonly_fields = IMPORTED
     inlines = [ObjectiveInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting would cascade to every class's progress: the importer archives instead.
+        return False
 
 
 @admin.register(Section)
 class SectionAdmin(admin.ModelAdmin):
     list_display = ["title", "module", "order"]
     list_filter = ["module"]
+    readonly_fields = ["html"]
 
 
 @admin.register(Resource)
@@ -48,64 +67,46 @@ class ResourceAdmin(admin.ModelAdmin):
 
 @admin.register(Klass)
 class KlassAdmin(admin.ModelAdmin):
-    list_display = ["name", "invite_code", "student_count", "created_at"]
+    list_display = ["name", "invite_code", "student_count", "created_at", "archived_at"]
     readonly_fields = ["invite_code"]
-    filter_horizontal = ["instructors", "students", "modules"]
+    filter_horizontal = ["instructors", "modules"]
+    exclude = ["students"]  # students join with the invite code, never by someone else's hand
     search_fields = ["name", "invite_code"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Klass]:
-        classes = super().get_queryset(request)
-        if request.user.is_superuser:
-            return classes
-        return classes.filter(instructors=request.user)
 
     @admin.display(description="students")
     def student_count(self, klass: Klass) -> int:
         return klass.students.count()
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        users = get_user_model().objects.order_by("username")
         if db_field.name == "instructors":
+            users = get_user_model().objects.order_by("username")
             kwargs["queryset"] = users.filter(groups__name=INSTRUCTORS)
-            kwargs["required"] = False  # the creator is added in save_related
-            kwargs["help_text"] = "You are added automatically when you create a class."
-        elif db_field.name == "students":
-            kwargs["queryset"] = users.filter(groups__name=STUDENTS)
         elif db_field.name == "modules":
             kwargs["queryset"] = Module.objects.filter(archived_at__isnull=True)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        # After the form's own m2m save, which would otherwise overwrite this.
-        klass = form.instance
-        if not change and (not request.user.is_superuser or not klass.instructors.exists()):
-            klass.instructors.add(request.user)
 
-
-class OwnClassesProgressAdmin(admin.ModelAdmin):
-    """Progress rows of students in the classes the instructor teaches."""
+class ReadOnlyProgressAdmin(admin.ModelAdmin):
+    """Students' own records: shown, never edited (evidence and reviews have their services)."""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        rows = super().get_queryset(request).select_related("student")
-        if request.user.is_superuser:
-            return rows
-        return rows.filter(student__classes__instructors=request.user).distinct()
+        return super().get_queryset(request).select_related("student")
 
-    def get_readonly_fields(self, request, obj=None):
-        return ["student", self.item_field] if obj else []
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ObjectiveProgress)
-class ObjectiveProgressAdmin(OwnClassesProgressAdmin):
-    item_field = "objective"
-    list_display = ["student", "objective", "confidence", "evidence", "updated_at"]
+class ObjectiveProgressAdmin(ReadOnlyProgressAdmin):
+    list_display = ["student", "objective", "confidence", "evidence", "review", "updated_at"]
     list_filter = ["evidence", "objective__module"]
     search_fields = ["student__username"]
 
 
 @admin.register(ResourceProgress)
-class ResourceProgressAdmin(OwnClassesProgressAdmin):
-    item_field = "resource"
+class ResourceProgressAdmin(ReadOnlyProgressAdmin):
     list_display = ["student", "resource", "done_at"]
     search_fields = ["student__username"]

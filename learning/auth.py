@@ -62,3 +62,9 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
 
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        # Instructors land on their classes, students on their modules.
+        from learning.views import home_url
+
+        return home_url(self.request.user)

@@ -117,7 +117,12 @@ def _progress(batch: list[dict], objectives: list[Objective]) -> dict[tuple[int,
 def _state(p: dict | None) -> Status:
     if not p:
         return Status.NOT_STARTED
-    return status_of(evidence=p["evidence"], self_assessed=p["self_assessed_at"] is not None)
+    returned = p["review"] == ObjectiveProgress.Review.RETURNED and bool(
+        p["reviewed_at"] and p["self_assessed_at"] and p["reviewed_at"] >= p["self_assessed_at"]
+    )
+    return status_of(
+        evidence=p["evidence"], self_assessed=p["self_assessed_at"] is not None, returned=returned
+    )
 
 
 def _how_verified(p: dict | None, objective: Objective) -> str:
@@ -127,6 +132,8 @@ def _how_verified(p: dict | None, objective: Objective) -> str:
     if state == Status.NEEDS_WORK:
         how = f"evidence: {objective.verifier or 'check'} failed"
         return how + (" (self-assessed before)" if p["self_assessed_at"] else "")
+    if state == Status.RETURNED:
+        return f"self-assessed, returned by {p['reviewed_by__username']}"
     if state == Status.SELF_ASSESSED:
         review = f", {p['review']} by {p['reviewed_by__username']}" if p["review"] else ""
         return "self-assessed" + review

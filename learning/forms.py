@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from learning.services.accounts import InvalidInviteCode, class_for_invite_code
+from learning.models import Module
 from learning.services.progress import REFLECTION_MAX
 
 CONFIDENCE_CHOICES = [(n, str(n)) for n in range(1, 6)]
@@ -38,31 +38,35 @@ class SelfAssessmentForm(forms.Form):
         )
 
 
-class SignupForm(UserCreationForm):
-    invite_code = forms.CharField(
+def invite_code_field() -> forms.CharField:
+    # Checked by the view (accounts.class_for_invite_code), which throttles wrong codes.
+    return forms.CharField(
         max_length=40,
-        help_text="Your instructor gives you this code, e.g. ABCD-EFGH-JKLM.",
+        help_text="Your instructor gives you this code, e.g. ABCD-EFGH-JKLM. "
+        "Lower case and no dashes work too.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
 
-    def clean_invite_code(self) -> str:
-        code = self.cleaned_data["invite_code"]
-        try:
-            class_for_invite_code(code)
-        except InvalidInviteCode as exc:
-            raise forms.ValidationError(exc.messages[0], code="invalid_invite_code") from exc
-        return code
 
-    def clean(self):
-        data = super().clean()
+class SignupForm(UserCreationForm):
+    display_name = forms.CharField(
+        max_length=150,
+        strip=True,
+        help_text="Your name as your instructor will see it, e.g. Ada Lovelace.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    invite_code = invite_code_field()
+
+    field_order = ["username", "display_name", "password1", "password2", "invite_code"]
+
+    def hide_taken_username(self) -> None:
+        """Without a valid invite code, say nothing about which user names exist."""
         if "invite_code" in self.errors and self.has_error("username", "unique"):
-            # Without a valid invite code, say nothing about which user names exist.
             del self.errors["username"]
-        return data
 
-    @property
-    def wrong_invite_code(self) -> bool:
-        return self.has_error("invite_code", "invalid_invite_code")
+
+class JoinClassForm(forms.Form):
+    invite_code = invite_code_field()
 
 
 class DashboardFilterForm(forms.Form):
@@ -96,6 +100,9 @@ class DashboardFilterForm(forms.Form):
         return {name: self.cleaned_data.get(name) for name in self.fields if name != "module"}
 
 
+OVERRIDE_NEEDED = "The latest GPU evidence fails. To confirm anyway, tick the override and say why."
+
+
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(
         choices=[("confirmed", "Confirm"), ("returned", "Return")],
@@ -109,12 +116,62 @@ class ReviewForm(forms.Form):
         error_messages={"max_length": f"Keep the comment to {REFLECTION_MAX} characters or fewer."},
     )
 
-    def __init__(self, *args, objective_id: int, **kwargs):
+    override = forms.BooleanField(required=False)
+
+    def __init__(self, *args, objective_id: int, evidence_fails: bool = False, **kwargs):
         super().__init__(*args, auto_id=f"review-{objective_id}-%s", **kwargs)
         self.objective_id = objective_id
+        self.evidence_fails = evidence_fails
 
     def clean(self):
         data = super().clean()
         if data.get("decision") == "returned" and not data.get("comment"):
             self.add_error("comment", "Say what to work on when you return a self-assessment.")
+        if data.get("decision") == "confirmed" and self.evidence_fails:
+            if not data.get("override"):
+                self.add_error("override", OVERRIDE_NEEDED)
+            elif not data.get("comment"):
+                self.add_error("comment", "Say why you confirm it despite the failing evidence.")
         return data
+
+
+class ClassNameForm(forms.Form):
+    name = forms.CharField(
+        max_length=200, strip=True, error_messages={"required": "Give the class a name."}
+    )
+
+
+class CoInstructorForm(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        label="Instructor's user name",
+        help_text="They see the invitation under Teach and accept it there.",
+        error_messages={"required": "Type the user name of the instructor to invite."},
+    )
+
+
+class ClassModulesForm(forms.Form):
+    modules = forms.ModelMultipleChoiceField(
+        queryset=Module.objects.filter(archived_at__isnull=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Pick none to show the class every module.",
+        error_messages={"invalid_choice": "That module is not available (archived?)."},
+    )
+
+
+class CourseUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Markdown page or .zip of a course folder",
+        error_messages={
+            "required": "Choose a .md page or a .zip of a course folder to upload.",
+            "empty": "The file is empty.",
+        },
+        widget=forms.ClearableFileInput(attrs={"accept": ".md,.zip,text/markdown,application/zip"}),
+    )
+    whole_course = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="This zip is the whole course: archive modules whose page is not in it",
+        help_text="Archived modules keep their students' progress and come back with their page.",
+    )

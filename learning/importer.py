@@ -47,7 +47,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.tasklists import tasklists_plugin
 
 # Bump when parsing or rendering changes, so that re-imports refresh every page.
-IMPORTER_VERSION = "4"
+IMPORTER_VERSION = "5"
 
 _md = MarkdownIt("commonmark", {"html": True}).enable("table").use(tasklists_plugin)
 
@@ -105,6 +105,7 @@ class ParsedPage:
     objectives: list[ParsedObjective]
     sections: list[ParsedSection]
     resources: list[ParsedResource]
+    parent: str = ""  # front matter `parent`: the title of the page it sits under
 
 
 # ---------------------------------------------------------------------------
@@ -173,6 +174,14 @@ def front_matter_sort(meta: dict, text: str) -> int | None:
             f"front matter `sort` must be a whole number, not {value!r}", _key_line(text, "sort")
         )
     return value
+
+
+def front_matter_text(meta: dict, key: str) -> str:
+    """A front matter value as one line of text; "" when absent or not a scalar."""
+    value = meta.get(key)
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    return " ".join(_emojize(str(value)).split())
 
 
 # ---------------------------------------------------------------------------
@@ -693,6 +702,7 @@ def parse_page(
         objectives=objectives,
         sections=sections,
         resources=walk.resources,
+        parent=front_matter_text(meta, "parent")[:300],
     )
 
 

@@ -41,6 +41,11 @@ def _cell(c: Cell) -> str:
             body += f'<span class="note">self-assessed {_value(c.confidence)}/5</span>'
     elif c.status == Status.NEEDS_REVIEW:
         body = '<span aria-hidden="true">?</span> Needs review'
+    elif c.status == Status.RETURNED:
+        body = (
+            '<span aria-hidden="true">↩</span> Returned '
+            f'<span class="conf">{_value(c.confidence)}/5</span>'
+        )
     elif c.status == Status.SELF_ASSESSED:
         body = (
             '<span aria-hidden="true">✓</span> Self '
@@ -48,9 +53,7 @@ def _cell(c: Cell) -> str:
         )
     else:
         body = '<span class="muted">Not started</span>'
-    if c.returned:
-        body += '<span class="note note--returned">↩ returned</span>'
-    elif c.confirmed:
+    if c.confirmed:
         body += '<span class="note note--confirmed">confirmed</span>'
     return f'<td class="cell cell--{c.status.value}{extra}">{body}</td>'
 

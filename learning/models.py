@@ -19,6 +19,9 @@ class Module(models.Model):
     )
     title = models.CharField(max_length=300)
     sort = models.IntegerField(null=True, blank=True)
+    # The chapter it belongs to: its front matter `parent` (the parent page's title).
+    # Without one, its folder groups it (see selectors.module_chapters).
+    parent = models.CharField(max_length=300, blank=True)
     intro_html = models.TextField(blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
@@ -111,6 +114,8 @@ class Klass(models.Model):
     students = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="classes", blank=True)
     modules = models.ManyToManyField(Module, blank=True, help_text="Empty means every module.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # An archived class keeps its students and progress, but no one can join it.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "class"
@@ -132,6 +137,27 @@ def new_invite_code() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
 
 
+class CoInstructorInvite(models.Model):
+    """An instructor asks another instructor to co-teach a class; the invitee accepts."""
+
+    klass = models.ForeignKey(Klass, on_delete=models.CASCADE, related_name="invites")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="class_invites"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["klass", "invitee"], name="one_invite_per_instructor")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee} → {self.klass}"
+
+
 class Status(models.TextChoices):
     """One student's state on one objective: the one vocabulary for it.
 
@@ -142,6 +168,8 @@ class Status(models.TextChoices):
 
     VERIFIED = "verified", "Verified"
     SELF_ASSESSED = "self_assessed", "Self-assessed"
+    # An instructor returned the self-assessment; the student has not reworked it yet.
+    RETURNED = "returned", "Returned: action needed"
     NEEDS_WORK = "needs_work", "Needs work"
     # Evidence that passes but cannot be true, or that another student sent too:
     # it does not count until an instructor has looked (issue 11).
@@ -154,8 +182,14 @@ class Status(models.TextChoices):
         return self in (Status.VERIFIED, Status.SELF_ASSESSED)
 
 
-def status_of(*, evidence: str, self_assessed: bool) -> Status:
-    """The status rule, written once: evidence decides, else the self-assessment does."""
+def status_of(*, evidence: str, self_assessed: bool, returned: bool = False) -> Status:
+    """The status rule, written once: a current return by an instructor comes first
+    (it asks for action); then evidence decides; else the self-assessment does.
+
+    `returned` means returned since the student last self-assessed (review_current).
+    """
+    if returned and self_assessed:
+        return Status.RETURNED
     if evidence:
         return Status(evidence)
     return Status.SELF_ASSESSED if self_assessed else Status.NOT_STARTED
@@ -226,7 +260,11 @@ class ObjectiveProgress(models.Model):
 
     @property
     def status(self) -> Status:
-        return status_of(evidence=self.evidence, self_assessed=self.self_assessed_at is not None)
+        return status_of(
+            evidence=self.evidence,
+            self_assessed=self.self_assessed_at is not None,
+            returned=self.review == self.Review.RETURNED and self.review_current,
+        )
 
 
 class ResourceProgress(models.Model):

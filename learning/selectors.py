@@ -1,13 +1,26 @@
 """Reads for the learning app. Everything a student sees is keyed by that student."""
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 
 from learning.models import (
+    CoInstructorInvite,
     Klass,
     Module,
     Objective,
@@ -23,6 +36,7 @@ from learning.models import (
 class ProgressSummary:
     objectives_done: int = 0
     objectives_total: int = 0
+    objectives_returned: int = 0  # returned by an instructor: action needed
     resources_done: int = 0
     resources_total: int = 0
     minutes_left: int = 0
@@ -74,11 +88,21 @@ def visible_modules(*, user: AbstractBaseUser) -> QuerySet[Module]:
     return modules.filter(pk__in=picked)
 
 
+def _objective_returned() -> Q:
+    # Returned by an instructor since the student last self-assessed (Status.RETURNED).
+    return Q(
+        mine__review=ObjectiveProgress.Review.RETURNED,
+        mine__self_assessed_at__isnull=False,
+        mine__reviewed_at__gte=F("mine__self_assessed_at"),
+    )
+
+
 def _objective_done() -> Q:
-    # Verified by evidence, or self-assessed with no evidence against it.
-    return Q(mine__evidence=ObjectiveProgress.Evidence.VERIFIED) | Q(
+    # Verified by evidence, or self-assessed with no evidence against it; not returned.
+    done = Q(mine__evidence=ObjectiveProgress.Evidence.VERIFIED) | Q(
         mine__evidence="", mine__self_assessed_at__isnull=False
     )
+    return done & ~_objective_returned()
 
 
 def progress_summaries(
@@ -91,7 +115,11 @@ def progress_summaries(
         .alias(mine=FilteredRelation("progress", condition=Q(progress__student=user)))
         .order_by()
         .values("module")
-        .annotate(total=Count("pk"), done=Count("pk", filter=_objective_done()))
+        .annotate(
+            total=Count("pk"),
+            done=Count("pk", filter=_objective_done()),
+            returned=Count("pk", filter=_objective_returned()),
+        )
     )
     resources = (
         Resource.objects.filter(module__in=ids, archived_at__isnull=True)
@@ -107,7 +135,11 @@ def progress_summaries(
     )
     counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
     for row in objectives:
-        counts[row["module"]].update(objectives_total=row["total"], objectives_done=row["done"])
+        counts[row["module"]].update(
+            objectives_total=row["total"],
+            objectives_done=row["done"],
+            objectives_returned=row["returned"],
+        )
     for row in resources:
         counts[row["module"]].update(
             resources_total=row["total"],
@@ -160,6 +192,88 @@ def module_page(*, user: AbstractBaseUser, module: Module) -> ModulePage:
         sections=sections,
         summary=progress_summary(user=user, module=module),
     )
+
+
+# --- Chapters: a course's own order and grouping ---------------------------------
+
+
+@dataclass
+class Chapter:
+    title: str  # "" for a page that sits in no chapter
+    modules: list[Module]
+    head: Module | None = None  # the chapter's own page (a folder's index, a parent page)
+
+
+HEAD_PAGES = ("index", "readme")
+
+
+def module_chapters(modules: Iterable[Module]) -> list[Chapter]:
+    """Group modules as the course does: by top folder, else by front matter `parent`.
+
+    A folder's chapter takes its title from the folder's index or README page;
+    a top-level page that other pages name as their `parent` heads their chapter.
+    Chapters follow their head's `sort` (else their first page's), then title;
+    pages in a chapter follow `sort`, then title. A page in no chapter stands alone.
+    """
+    modules = list(modules)
+    folders = [PurePosixPath(m.source_path).parent.parts for m in modules]
+    common = _common_prefix(folders) if len(modules) > 1 else ()
+    folder_of = {
+        m.pk: parts[len(common) : len(common) + 1]
+        for m, parts in zip(modules, folders, strict=True)
+    }
+    titles = {m.title: m for m in modules if not folder_of[m.pk]}
+    heads: dict[str, Module] = {}
+    for m in modules:
+        folder = folder_of[m.pk]
+        depth = len(PurePosixPath(m.source_path).parts) - len(common)
+        if folder and depth == 2 and PurePosixPath(m.source_path).stem.lower() in HEAD_PAGES:
+            heads.setdefault(folder[0], m)
+    parents = {m.parent for m in modules if m.parent}
+    chapters: dict[str, Chapter] = {}
+    for m in modules:
+        folder = folder_of[m.pk]
+        if folder:
+            head = heads.get(folder[0])
+            key = f"folder:{folder[0]}"
+            title = head.title if head else _folder_title(folder[0])
+        elif m.parent:
+            head, key, title = titles.get(m.parent), f"parent:{m.parent}", m.parent
+        elif m.title in parents:
+            head, key, title = m, f"parent:{m.title}", m.title
+        else:
+            head, key, title = None, f"page:{m.pk}", ""
+        chapter = chapters.setdefault(key, Chapter(title, [], head))
+        chapter.modules.append(m)
+    for chapter in chapters.values():
+        chapter.modules.sort(key=lambda m: (m is not chapter.head, *_order(m)))
+    return sorted(chapters.values(), key=lambda c: _order(c.head or c.modules[0]))
+
+
+def _folder_title(name: str) -> str:
+    """ "part2" -> "Part 2", "deep_learning" -> "Deep Learning"."""
+    words = re.sub(r"(?<=[A-Za-z])(?=\d)", " ", name.replace("-", " ").replace("_", " "))
+    return words.strip().capitalize() if words.islower() else words.strip()
+
+
+def _order(module: Module) -> tuple:
+    return (module.sort is None, module.sort or 0, module.title.casefold())
+
+
+def _common_prefix(folders: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The folders every page sits in (a course zipped inside a `docs/` folder)."""
+    common = folders[0]
+    for parts in folders[1:]:
+        n = 0
+        while n < min(len(common), len(parts)) and common[n] == parts[n]:
+            n += 1
+        common = common[:n]
+    return common
+
+
+def invitations_for(*, user: AbstractBaseUser) -> QuerySet[CoInstructorInvite]:
+    """Invitations to co-teach that this user has not answered yet."""
+    return CoInstructorInvite.objects.filter(invitee=user).select_related("klass", "invited_by")
 
 
 def progress_with_evidence_at(*, student, at) -> QuerySet[ObjectiveProgress]:

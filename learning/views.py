@@ -1,6 +1,3 @@
-import hashlib
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -12,16 +9,22 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
-from django_ratelimit.core import get_usage
 
 from diagnostics.report_view import report_context
 from learning import dashboard, exports
 from learning.charts import class_charts
-from learning.forms import DashboardFilterForm, ReviewForm, SelfAssessmentForm, SignupForm
+from learning.forms import (
+    DashboardFilterForm,
+    JoinClassForm,
+    ReviewForm,
+    SelfAssessmentForm,
+    SignupForm,
+)
 from learning.matrix import matrix_row
 from learning.models import Klass, Module, Objective, ObjectiveProgress
 from learning.selectors import (
     ObjectiveRow,
+    module_chapters,
     module_page,
     objective_rows,
     progress_summaries,
@@ -29,7 +32,15 @@ from learning.selectors import (
     resources_for,
     visible_modules,
 )
-from learning.services.accounts import InvalidInviteCode, client_address, student_signup
+from learning.services.accounts import (
+    InvalidInviteCode,
+    InviteCodeThrottled,
+    class_for_invite_code,
+    class_join,
+    client_address,
+    is_instructor,
+    student_signup,
+)
 from learning.services.progress import objective_self_assess, objective_untick, resource_mark
 from learning.services.review import objective_review
 
@@ -42,12 +53,27 @@ MODULE_TEMPLATE = "learning/module.html"
 
 
 @require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    """Signed out: what TorchReady is. Signed in: instructors' classes, or my modules."""
+    if not request.user.is_authenticated:
+        return render(request, "landing.html")
+    return redirect(home_url(request.user))
+
+
+def home_url(user) -> str:
+    return reverse("learning:teach" if is_instructor(user) else "learning:my_modules")
+
+
+@require_GET
 @login_required
 def my_modules(request: HtmxHttpRequest) -> HttpResponse:
     modules = list(visible_modules(user=request.user))
     summaries = progress_summaries(user=request.user, modules=modules)
-    cards = [(module, summaries[module.pk]) for module in modules]
-    return render(request, "learning/my_modules.html", {"cards": cards})
+    chapters = [
+        (chapter, [(module, summaries[module.pk]) for module in chapter.modules])
+        for chapter in module_chapters(modules)
+    ]
+    return render(request, "learning/my_modules.html", {"chapters": chapters})
 
 
 @require_GET
@@ -99,43 +125,62 @@ def resource_done(request: HtmxHttpRequest, slug: str, resource_id: int) -> Http
 @require_http_methods(["GET", "POST"])
 def signup(request: HtmxHttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
+        return redirect("learning:join")
+    data = request.POST if request.method == "POST" else None
+    form = SignupForm(data, initial={"invite_code": request.GET.get("code", "")})
+    klass = _invite_code_class(request, form) if request.method == "POST" else None
+    if klass is not None and form.is_valid():
+        user = student_signup(
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password1"],
+            display_name=form.cleaned_data["display_name"],
+            klass=klass,
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.first_name}! You have joined {klass.name}.")
         return redirect("learning:my_modules")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and _invite_attempts(request, count=False):
-        form = SignupForm(initial={"username": request.POST.get("username", "")})
-        throttled = "Too many wrong invite codes from your network. Try again in an hour."
-        context = {"form": form, "throttled": throttled}
-        return render(request, "registration/signup.html", context, status=429)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = student_signup(
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password1"],
-                invite_code=form.cleaned_data["invite_code"],
-            )
-        except InvalidInviteCode as exc:  # the class went away since the form checked it
-            form.add_error("invite_code", exc)
+    form.hide_taken_username()
+    return _invite_form_page(request, "registration/signup.html", form)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def join(request: HtmxHttpRequest) -> HttpResponse:
+    """An existing account joins another class with its invite code."""
+    data = request.POST if request.method == "POST" else None
+    form = JoinClassForm(data, initial={"invite_code": request.GET.get("code", "")})
+    klass = _invite_code_class(request, form) if request.method == "POST" else None
+    if klass is not None:
+        if class_join(student=request.user, klass=klass):
+            messages.success(request, f"You have joined {klass.name}.")
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome, {user.username}! You have joined your class.")
-            return redirect("learning:my_modules")
-    if form.is_bound and form.wrong_invite_code:
-        _invite_attempts(request, count=True)
-    status = 400 if form.errors else 200
-    return render(request, "registration/signup.html", {"form": form}, status=status)
+            messages.info(request, f"You are already in {klass.name}.")
+        return redirect("learning:my_modules")
+    return _invite_form_page(request, "learning/join.html", form)
 
 
-def _invite_attempts(request: HttpRequest, *, count: bool) -> bool:
-    """Wrong invite codes per client address, SIGNUP_INVITE_RATE at most: True once used up.
-    Counted with django-ratelimit in the shared cache; only wrong codes count."""
-    usage = get_usage(
-        request,
-        group="signup-invite",
-        key=lambda group, request: client_address(request),
-        rate=settings.SIGNUP_INVITE_RATE,
-        increment=count,
-    )
-    return usage is not None and usage["count"] >= usage["limit"]
+def _invite_code_class(request: HtmxHttpRequest, form) -> Klass | None:
+    """The class for the form's invite code, or None with the error on the form."""
+    if not form.is_valid() and "invite_code" in form.errors:
+        return None
+    try:
+        return class_for_invite_code(
+            form.cleaned_data["invite_code"], address=client_address(request)
+        )
+    except InviteCodeThrottled as exc:
+        form.add_error("invite_code", exc)
+        request.invite_retry_after = exc.retry_after
+    except InvalidInviteCode as exc:
+        form.add_error("invite_code", exc)
+    return None
+
+
+def _invite_form_page(request: HtmxHttpRequest, template: str, form) -> HttpResponse:
+    response = render(request, template, {"form": form}, status=400 if form.errors else 200)
+    if getattr(request, "invite_retry_after", 0):
+        response.status_code = 429
+        response["Retry-After"] = str(request.invite_retry_after)
+    return response
 
 
 # Helpers ---------------------------------------------------------------------
@@ -225,17 +270,15 @@ PAGE_SIZE = 100
 
 @require_GET
 @login_required
-def teach(request: HtmxHttpRequest) -> HttpResponse:
-    classes = list(dashboard.classes_taught(user=request.user))
-    if not classes and not request.user.is_staff:
-        raise Http404
-    return render(request, "learning/dashboard_classes.html", {"classes": classes})
-
-
-@require_GET
-@login_required
 def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
     klass = _taught(request, class_id)
+    poll_url = _query_url(request, drop=("v",))
+    # The live region polls with the version it shows. The version comes from one
+    # aggregate query, so an unchanged region is a cheap 204, which htmx leaves
+    # alone (focus and scroll stay where they are); only a change renders.
+    version = dashboard.live_version(klass=klass, query=poll_url)
+    if request.htmx and request.GET.get("v") == version:
+        return HttpResponse(status=204)
     snapshot = dashboard.class_snapshot(klass=klass, module_slug=request.GET.get("module", ""))
     form = DashboardFilterForm(
         request.GET,
@@ -259,18 +302,13 @@ def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
         "stuck_groups": dashboard.stuck_groups(snapshot.students),
         "stuck_longest": dashboard.stuck_longest(snapshot.students),
         "page_urls": _page_urls(request, page),
-        "poll_url": _query_url(request, drop=("v",)),
+        "poll_url": poll_url,
+        "version": version,
     }
-    # The live region polls with the version it shows; an unchanged region is a 204,
-    # which htmx leaves alone, so focus and scroll stay where they are.
-    live_body = render_to_string(f"{DASHBOARD_TEMPLATE}#live-body", context, request)
-    context["live_body"] = live_body
-    context["version"] = hashlib.sha256(live_body.encode()).hexdigest()[:16]
     if request.htmx:
-        if request.GET.get("v") == context["version"]:
-            return HttpResponse(status=204)
         return render(request, f"{DASHBOARD_TEMPLATE}#live", context)
     context["charts"] = class_charts(snapshot)
+    context["module_chapters"] = module_chapters(snapshot.modules)
     return render(request, DASHBOARD_TEMPLATE, context)
 
 
@@ -296,7 +334,8 @@ def objective_review_save(
         objective__archived_at__isnull=True,
         self_assessed_at__isnull=False,
     )
-    form = ReviewForm(request.POST, objective_id=objective_id)
+    evidence_fails = progress.evidence == ObjectiveProgress.Evidence.NEEDS_WORK
+    form = ReviewForm(request.POST, objective_id=objective_id, evidence_fails=evidence_fails)
     if not form.is_valid():
         if request.htmx:
             return _review_row(request, klass, student, progress.objective, form=form, status=400)

@@ -24,7 +24,7 @@ echo "== full check (budget 20 s)"
 status=0
 TIMEFORMAT="wall %R s"
 time { "$PY" -m diagnostics check --json --output "$OUT_DIR/gpu_check.json" >/dev/null || status=$?; }
-echo "exit $status (0: objective met, 1: not), report: $OUT_DIR/gpu_check.json"
+echo "exit $status (0: objective met, 1: not, 3: the check failed), report: $OUT_DIR/gpu_check.json"
 "$PY" - "$OUT_DIR/gpu_check.json" <<'EOF'
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -34,7 +34,7 @@ for r in (doc["report"]["bench"] or {}).get("results", []):
     if r["median"]:
         pct = f"{r['pct_of_peak']:.0f}% of peak" if r["pct_of_peak"] else "no peak"
         print(f"  {r['name']:<13} {r['device']:<4} {r['median']:.3e} {r['unit']}  {pct}")
-print("objective met:", doc["verdict"]["objective_met"])
+print("objective met:", doc["verdict"]["objective_met"], "next step:", doc["verdict"].get("next_step"))
 EOF
 
 echo "== ours vs triton.testing.do_bench"

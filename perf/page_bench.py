@@ -67,12 +67,12 @@ def main() -> None:
         client = Client()
         client.force_login(student)
 
-        trivial = timed(client, "/bench/trivial/", args.repeats)
+        trivial = timed(client, "/perf/trivial/", args.repeats)
         print(f"{connection.vendor}, {args.repeats} requests each, Django test client")
         print(f"{'page':<14} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'p50/trivial':>12}")
         for name, url in (
-            ("trivial", "/bench/trivial/"),
-            ("my modules", "/"),
+            ("trivial", "/perf/trivial/"),
+            ("my modules", "/modules/"),
             ("module page", f"/modules/{module.slug}/"),
         ):
             p50, p95, queries = trivial if name == "trivial" else timed(client, url, args.repeats)

@@ -43,7 +43,8 @@ def watched_page(page):
 
 def test_student_pages_and_their_htmx_keep_to_the_policy(watched_page, live_server, klass, module):
     page, console = watched_page
-    found = visit(page, live_server, "alice", ["/", f"/modules/{module.slug}/", "/gpu/"], console)
+    paths = ["/", "/modules/", "/join/", f"/modules/{module.slug}/", "/gpu/"]
+    found = visit(page, live_server, "alice", paths, console)
     page.goto(f"{live_server.url}/modules/{module.slug}/")
     page.get_by_role("checkbox").first.check()  # an htmx POST and swap
     page.wait_for_timeout(1_000)
@@ -54,7 +55,8 @@ def test_student_pages_and_their_htmx_keep_to_the_policy(watched_page, live_serv
 def test_the_instructors_dashboard_keeps_to_the_policy(watched_page, live_server, klass, module):
     klass.modules.add(module)
     page, console = watched_page
-    found = visit(page, live_server, "ines", ["/teach/", f"/teach/{klass.pk}/"], console)
+    paths = ["/teach/", f"/teach/{klass.pk}/", f"/teach/{klass.pk}/class/", "/teach/content/"]
+    found = visit(page, live_server, "ines", paths, console)
     assert not found, "\n".join(found)
 
 

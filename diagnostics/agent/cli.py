@@ -1,23 +1,66 @@
 """`python -m diagnostics check`: probe, benchmark, judge, print.
 
-Exit codes: 0 the objective is met, 1 it is not, 2 a usage error (argparse).
-This runs as a plain process; the worker starts it as a fresh subprocess, so
-CUDA is never initialised in a parent that forks.
+Exit codes:
+  0  the objective is met
+  1  it is not (the report says why and what to do next)
+  2  a usage error (argparse)
+  3  the check itself failed: an internal error; the report says what happened
+
+Everything that loads CUDA (NVML, torch, the GPU matmuls and timings) runs in a
+child process (diagnostics.agent.isolate): a SIGBUS on import or a hang becomes
+a finding and a verdict, never a missing report. The output survives a closed
+or broken stdout and any encoding, falling back to ASCII.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from time import perf_counter
 from typing import Any, TextIO
 
-from diagnostics.agent.report import Finding, Report
+from diagnostics.agent.isolate import CHILD_ENV, crashed_stages, emit_stage, run_child
+from diagnostics.agent.report import Correctness, Finding, Report
 from diagnostics.agent.verdict import Verdict, judge
 
-SYMBOLS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+EXIT_MET, EXIT_NOT_MET, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+# A child that takes longer is hung; the full benchmarks take about a minute.
+CHILD_TIMEOUT = {"quick": 300.0, "full": 900.0}
+ASCII = {"≥": ">=", "≤": "<=", "…": "...", "→": "->", "—": "-", "–": "-", "×": "x", "“": '"'}
+ASCII |= {"”": '"', "‘": "'", "’": "'", "±": "+-", "≈": "~", "µ": "u"}
+
+
+def emit(stream: TextIO | None, text: str) -> bool:
+    """Write and flush; False when nobody reads any more (closed, broken pipe)."""
+    if stream is None:  # started with stdout closed (`>&-`, pythonw)
+        return False
+    try:
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:  # cp1252 and friends: say it in ASCII instead
+            plain = "".join(ASCII.get(ch, ch) for ch in text)
+            stream.write(plain.encode("ascii", errors="replace").decode("ascii"))
+        stream.flush()
+        return True
+    except (OSError, ValueError):  # a broken pipe (`| head -1`) or a closed file
+        silence(stream)
+        return False
+
+
+def silence(stream: TextIO) -> None:
+    """Point a dead stream at devnull, so the interpreter's last flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+SYMBOLS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "skip", "blocked": "WAIT"}
 
 
 class Progress:
@@ -28,41 +71,62 @@ class Progress:
         self.started = perf_counter()
 
     def __call__(self, stage: str) -> None:
-        print(f"[{perf_counter() - self.started:5.1f}s] {stage}…", file=self.stream, flush=True)
+        emit(self.stream, f"[{perf_counter() - self.started:5.1f}s] {stage}…\n")
 
 
 def run_check(
-    *, quick: bool, bench: bool, share_identifiers: bool, progress: Progress
+    *,
+    quick: bool,
+    bench: bool,
+    share_identifiers: bool,
+    progress: Progress,
+    crashed: dict[str, str] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> tuple[Report, Verdict]:
     # Imported here so that `--help` and usage errors stay instant.
     from diagnostics.agent import bench as benchmarks
     from diagnostics.agent import probe
 
-    report, findings = probe.collect(share_identifiers=share_identifiers, progress=progress)
-    progress("correctness of a matmul against a float64 reference")
-    report.correctness = findings.guard(
-        "correctness", lambda: benchmarks.correctness(report, findings), list
+    crashed = crashed or {}
+    done = on_stage or (lambda _: None)
+    report, findings = probe.collect(
+        share_identifiers=share_identifiers, progress=progress, crashed=crashed, on_stage=done
     )
-    if bench:
+    progress("correctness of a matmul against a float64 reference")
+    if "correctness" in crashed:
+        findings.add("correctness", "correctness-crashed", crashed["correctness"])
+        error = f"the process running a matmul on the GPU {crashed['correctness']}"
+        report.correctness = [
+            Correctness(device="cuda", dtype="fp32", threshold=1e-4, ok=False, error=error)
+        ]
+    else:
+        report.correctness = findings.guard(
+            "correctness", lambda: benchmarks.correctness(report, findings), list
+        )
+    done("correctness")
+    if bench and "bench" in crashed:
+        findings.add("bench", "bench-crashed", f"the benchmarks {crashed['bench']}")
+    elif bench:
         report.bench = findings.guard(
             "bench",
             lambda: benchmarks.run_benchmarks(report, findings, quick=quick, progress=progress),
             lambda: None,
         )
+    done("bench")
     report = probe.redact(report, findings.as_list())
     progress("verdict")
     return report, judge(report)
 
 
-def crash_report(exc: BaseException) -> tuple[Report, Verdict]:
+def crash_report(what: str) -> tuple[Report, Verdict]:
     """The last line of defence: an unexpected error still yields a report and a verdict."""
+    from diagnostics.agent.probe import redact
     from diagnostics.agent.probe.common import clip
 
-    finding = Finding(
-        section="cli", code="internal-error", message=clip(f"{type(exc).__name__}: {exc}", 1000)
-    )
-    report = Report(findings=[finding])
+    finding = Finding(section="cli", code="internal-error", message=clip(what, 1000))
+    report = Report()
     try:
+        report = redact(report, [finding])  # an error message may hold paths and URLs
         verdict = judge(report)
     except Exception:  # noqa: BLE001
         verdict = Verdict(objective_met=False, checks=[])
@@ -99,61 +163,123 @@ def render(report: Report, verdict: Verdict) -> str:
         if skipped:
             names = ", ".join(f"{r.name} ({r.device})" for r in skipped)
             lines.append(f"  skipped: {names}: {skipped[0].reason}")
-    hints = [c for c in verdict.checks if c.hint and c.status in ("fail", "warn")]
-    if hints:
-        lines += ["", "How to fix"]
-        shown: set[str] = set()
-        for c in hints:
-            if c.hint not in shown:  # one cause can fail two checks with the same fix
-                shown.add(c.hint or "")
-                lines.append(f"  {c.id}: {c.hint}")
+    lines += fix_lines(verdict)
     lines += [
         "",
         "Objective met: the conda env runs PyTorch on the GPU."
         if verdict.objective_met
-        else "Objective not met yet: fix the first FAIL above, then run the check again.",
+        else "Objective not met yet: do the next step above, then run the check again.",
         "",
     ]
     return "\n".join(lines)
+
+
+def fix_lines(verdict: Verdict) -> list[str]:
+    """The next step first (the root cause), then what waits for it, each fix once."""
+    step = verdict.next_check()
+    lines: list[str] = []
+    shown: set[str] = set()
+    if step is not None:
+        lines += ["", f"Next step ({step.id}): {step.summary}"]
+        if step.hint:
+            lines.append(f"  {step.hint}")
+            shown.add(step.hint)
+    later = [
+        c
+        for c in verdict.checks
+        if c.hint
+        and c.status in ("fail", "warn", "skip")
+        and c is not step
+        and c.hint not in shown  # one cause can fail two checks with the same fix
+    ]
+    if later:
+        lines += ["", "After that" if step is not None else "How to fix"]
+        for c in later:
+            if c.hint not in shown:
+                shown.add(c.hint or "")
+                lines.append(f"  {c.id}: {c.hint}")
+    blocked = [c.id for c in verdict.checks if c.status == "blocked"]
+    if blocked and step is not None:
+        lines += [
+            "",
+            f"Waiting for {step.id}: {', '.join(blocked)} can't be judged until it passes.",
+        ]
+    return lines
 
 
 def document(report: Report, verdict: Verdict) -> dict[str, Any]:
     return {"report": report.model_dump(mode="json"), "verdict": verdict.model_dump(mode="json")}
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    progress = Progress(sys.stderr)
+def child_timeout(args: argparse.Namespace) -> float:
+    """How long before a child counts as hung; TORCHREADY_CHECK_TIMEOUT overrides it."""
+    default = CHILD_TIMEOUT["quick" if args.quick or args.no_bench else "full"]
     try:
-        report, verdict = run_check(
-            quick=args.quick,
-            bench=not args.no_bench,
-            share_identifiers=args.share_identifiers,
-            progress=progress,
-        )
-    except Exception as exc:  # noqa: BLE001 - the CLI must never crash
-        report, verdict = crash_report(exc)
+        return float(os.environ.get("TORCHREADY_CHECK_TIMEOUT", default)) or default
+    except ValueError:
+        return default
+
+
+def child_argv(args: argparse.Namespace) -> list[str]:
+    flags = [("--quick", args.quick), ("--no-bench", args.no_bench)]
+    flags.append(("--share-identifiers", args.share_identifiers))
+    return ["check", "--json", *(flag for flag, on in flags if on)]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    if os.environ.get(CHILD_ENV):
+        return child_check(args)
+    timeout = child_timeout(args)
+    result = run_child(
+        child_argv(args), timeout=timeout, relay=lambda line: emit(sys.stderr, line + "\n")
+    )
+    failed = result.document is None or result.code == EXIT_FAILED
+    if result.document is None:
+        ends = "; ".join(f"{stage}: {why}" for stage, why in result.crashed.items())
+        report, verdict = crash_report(f"the check's process {ends or result.code}")
+    else:
+        report = Report.model_validate(result.document["report"])
+        verdict = judge(report)
     doc = document(report, verdict)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as fh:
                 json.dump(doc, fh, indent=2)
         except OSError as exc:
-            print(f"cannot write {args.output}: {exc}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(doc, indent=2))
-    else:
-        print(render(report, verdict))
+            emit(sys.stderr, f"cannot write {args.output}: {exc}\n")
+    emit(sys.stdout, json.dumps(doc, indent=2) + "\n" if args.json else render(report, verdict))
     if args.post:  # worker pipeline: the one-shot path, spooled and retried
         from diagnostics.agent.worker.cli import post_report
 
         posted = post_report(args, doc["report"])
         if posted:
             return posted
-    return 0 if verdict.objective_met else 1
+    if failed:
+        return EXIT_FAILED
+    return EXIT_MET if verdict.objective_met else EXIT_NOT_MET
+
+
+def child_check(args: argparse.Namespace) -> int:
+    """In the child: probe and judge, with a JSON line per finished stage, then the document."""
+    try:
+        report, verdict = run_check(
+            quick=args.quick,
+            bench=not args.no_bench,
+            share_identifiers=args.share_identifiers,
+            progress=Progress(sys.stderr),
+            crashed=crashed_stages(),
+            on_stage=lambda stage: emit_stage(sys.stdout, stage),
+        )
+        code = EXIT_MET if verdict.objective_met else EXIT_NOT_MET
+    except Exception as exc:  # noqa: BLE001 - the CLI must never crash
+        report, verdict = crash_report(f"{type(exc).__name__}: {exc}")
+        code = EXIT_FAILED
+    emit(sys.stdout, json.dumps(document(report, verdict)) + "\n")
+    return code
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(Report.model_json_schema(), indent=2, sort_keys=True))
+    emit(sys.stdout, json.dumps(Report.model_json_schema(), indent=2, sort_keys=True) + "\n")
     return 0
 
 

@@ -53,6 +53,15 @@ class Host(Model):
     ram_bytes: Count | None = None
 
 
+class GpuPresence(Model):
+    """Is an NVIDIA GPU in this machine at all, whatever the driver says?"""
+
+    nvidia: bool | None = None  # None: the probe could not tell
+    source: Short | None = None  # "pci", "dxg", "wmi", "nvidia-smi"
+    nvidia_devices: list[Short] = Field(default_factory=list, max_length=16)  # "10de:2684 ..."
+    other_devices: list[Short] = Field(default_factory=list, max_length=16)  # other GPUs
+
+
 class PythonInfo(Model):
     version: Short = ""
     implementation: Short = ""
@@ -95,6 +104,9 @@ class Packages(Model):
 class Variables(Model):
     values: dict[Short, Text] = Field(default_factory=dict, max_length=60)
     ld_library_path_set: bool = False
+    # NVIDIA driver libraries (libcuda, libnvidia-ml) found in LD_LIBRARY_PATH's directories,
+    # which the loader prefers to the driver's own copies.
+    ld_library_path_driver_libs: list[PathText] = Field(default_factory=list, max_length=16)
     pythonpath_set: bool = False
 
 
@@ -131,6 +143,8 @@ class TorchInfo(Model):
     arch_list: list[Short] = Field(default_factory=list, max_length=64)
     devices: list[TorchDevice] = Field(default_factory=list, max_length=16)
     num_threads: Count | None = None
+    numpy_version: Short | None = None  # None: numpy not importable
+    numpy_error: Text | None = None  # torch.from_numpy failing: a NumPy ABI mismatch
 
 
 class NvmlDevice(Model):
@@ -208,6 +222,7 @@ class Report(Model):
 
     identifiers_shared: bool = False
     host: Host = Field(default_factory=Host)
+    gpu: GpuPresence = Field(default_factory=GpuPresence)
     python: PythonInfo = Field(default_factory=PythonInfo)
     env: EnvInfo = Field(default_factory=EnvInfo)
     packages: Packages = Field(default_factory=Packages)

@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -43,7 +44,7 @@ from learning.importer import (
     normalise,
     parse_file,
 )
-from learning.models import Module, Objective, Resource, Section
+from learning.models import Module, Objective, ObjectiveProgress, Resource, Section
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +64,32 @@ class FileResult:
     line: int | None = None
     module: str = ""  # the module's slug
     changes: Counter = field(default_factory=Counter)
+    title: str = ""
+    new_objectives: list[str] = field(default_factory=list)
+    # (text, how many students have progress on it): archiving keeps that progress.
+    archived_objectives: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def change_list(self) -> list[tuple[str, int]]:
+        """The changes that happened, for templates (a Counter answers 0 to any lookup)."""
+        return [(what, n) for what, n in self.changes.items() if n]
+
+
+@dataclass
+class ArchivedModule:
+    """A module whose page is no longer in the course folder."""
+
+    slug: str
+    title: str
+    source_path: str
+    students: int  # with progress on its objectives, all kept
 
 
 @dataclass
 class CourseSummary:
     results: list[FileResult]
     dry_run: bool = False
+    archived_modules: list[ArchivedModule] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(result.status == status for result in self.results)
@@ -136,9 +157,17 @@ NOT_COURSE_FOLDERS = frozenset(
 
 
 def import_course(
-    *, directory: Path, dry_run: bool = False, base_url: str | None = None
+    *,
+    directory: Path,
+    dry_run: bool = False,
+    base_url: str | None = None,
+    archive_missing: bool = False,
 ) -> CourseSummary:
-    """Import every `*.md` page below `directory` (hidden and NOT_COURSE_FOLDERS left out)."""
+    """Import every `*.md` page below `directory` (hidden and NOT_COURSE_FOLDERS left out).
+
+    With `archive_missing` the folder is the whole course: modules whose page is
+    not in it are archived (their progress kept; a page that comes back restores them).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise CourseError(f"{directory}: no such folder")
@@ -153,7 +182,33 @@ def import_course(
         )
         and not path.name.startswith(".")
     )
-    return CourseSummary(_import(pages, directory, dry_run, base_url), dry_run=dry_run)
+    results = _import(pages, directory, dry_run, base_url)
+    summary = CourseSummary(results, dry_run=dry_run)
+    if archive_missing:
+        present = {result.source_path for result in results}
+        summary.archived_modules = _archive_missing(present, dry_run)
+    return summary
+
+
+def _archive_missing(present: set[str], dry_run: bool) -> list[ArchivedModule]:
+    gone = (
+        Module.objects.filter(archived_at__isnull=True)
+        .exclude(source_path__in=present)
+        .annotate(
+            students=Count(
+                "objectives__progress__student",
+                distinct=True,
+                filter=Q(objectives__archived_at__isnull=True),
+            )
+        )
+        .order_by("source_path")
+    )
+    archived = [ArchivedModule(m.slug, m.title, m.source_path, m.students) for m in gone]
+    if archived and not dry_run:
+        Module.objects.filter(slug__in=[m.slug for m in archived]).update(
+            archived_at=timezone.now()
+        )
+    return archived
 
 
 def import_file(
@@ -180,9 +235,12 @@ def _import(
     """Skip unchanged pages, parse the others, then write each in its own transaction."""
     base_url = settings.COURSE_BASE_URL if base_url is None else base_url
     verifiers = load_verifiers()
-    modules = Module.objects.order_by().values_list("source_path", "content_hash", "slug")
-    known = {source_path: digest for source_path, digest, _slug in modules}
-    slugs = {slug for _path, _digest, slug in modules}
+    modules = Module.objects.order_by().values_list(
+        "source_path", "content_hash", "slug", "archived_at"
+    )
+    # An archived module's page that comes back is imported again, which restores it.
+    known = {path: "" if archived else digest for path, digest, _slug, archived in modules}
+    slugs = {slug for _path, _digest, slug, _archived in modules}
     results: dict[str, FileResult] = {}
     jobs = []
     for path in paths:
@@ -244,22 +302,24 @@ def _write(job: _Job, outcome: ParsedPage | Exception, dry_run: bool) -> FileRes
         return FileResult(job.source_path, "failed", outcome.message, line=outcome.line)
     if isinstance(outcome, Exception):
         return FileResult(job.source_path, "failed", str(outcome))
+    result = FileResult(job.source_path, "failed", title=outcome.title)
     try:
         with transaction.atomic():
-            module, created, changes = _save(job, outcome)
+            module, created = _save(job, outcome, result)
             transaction.set_rollback(dry_run)
     except Exception as exc:  # noqa: BLE001 - one bad page must not stop a whole course
         logger.exception("Importing %s failed", job.source_path)
         return FileResult(job.source_path, "failed", f"unexpected error: {exc!r}")
-    status = "imported" if created else "updated"
-    return FileResult(job.source_path, status, module=module.slug, changes=changes)
+    result.status = "imported" if created else "updated"
+    result.module = module.slug
+    return result
 
 
 # ---------------------------------------------------------------------------
 # Writing one page
 
 
-def _save(job: _Job, page: ParsedPage) -> tuple[Module, bool, Counter]:
+def _save(job: _Job, page: ParsedPage, result: FileResult) -> tuple[Module, bool]:
     created = bool(job.new_slug)
     if created:
         module = Module(source_path=job.source_path, slug=job.new_slug)
@@ -269,15 +329,17 @@ def _save(job: _Job, page: ParsedPage) -> tuple[Module, bool, Counter]:
         module,
         title=page.title,
         sort=page.sort,
+        parent=page.parent,
         intro_html=page.intro_html,
         content_hash=job.digest,
+        archived_at=None,
     )
     module.save()
-    changes: Counter = Counter()
+    changes = result.changes
     sections = _sync_sections(module, page.sections, changes, created)
-    _sync_objectives(module, page.objectives, job.bindings, changes, created)
+    _sync_objectives(module, page.objectives, job.bindings, result, created)
     _sync_resources(module, page.resources, sections, changes, created)
-    return module, created, changes
+    return module, created
 
 
 def module_slug(source_path: str, taken: set[str]) -> str:
@@ -333,7 +395,7 @@ def _sync_objectives(
     module: Module,
     parsed: list[ParsedObjective],
     bindings: Bindings,
-    changes: Counter,
+    result: FileResult,
     created: bool,
 ) -> None:
     rows = _rows(module.objectives, created)
@@ -343,7 +405,17 @@ def _sync_objectives(
         dict(order=order, text=p.text, key=p.key, group=p.group, verifier=_verifier(p, bindings))
         for order, p in enumerate(parsed, start=1)
     ]
-    _apply(Objective, module, rows, matches, values, "objectives", changes)
+    new, gone = _apply(Objective, module, rows, matches, values, "objectives", result.changes)
+    result.new_objectives = [row.text for row in new]
+    if gone:
+        students = dict(
+            ObjectiveProgress.objects.filter(objective__in=gone)
+            .order_by()
+            .values("objective")
+            .annotate(n=Count("student", distinct=True))
+            .values_list("objective", "n")
+        )
+        result.archived_objectives = [(row.text, students.get(row.pk, 0)) for row in gone]
 
 
 def _sync_resources(
@@ -410,8 +482,11 @@ def _match_similar(wanted: list[str], rows: list, matches: list) -> None:
             taken.add(id(row))
 
 
-def _apply(model, module, rows, matches, values, label, changes) -> None:
-    """Create, update, restore and archive rows so they match the parsed page."""
+def _apply(model, module, rows, matches, values, label, changes) -> tuple[list, list]:
+    """Create, update, restore and archive rows so they match the parsed page.
+
+    Returns the rows created and the rows archived.
+    """
     new, changed, fields, restored = [], [], set(), 0
     for row, wanted in zip(matches, values, strict=True):
         if row is None:
@@ -427,10 +502,11 @@ def _apply(model, module, rows, matches, values, label, changes) -> None:
         # Only the columns that changed: bulk_update's CASE per column is costly.
         model.objects.bulk_update(changed, sorted(fields))
     taken = {id(row) for row in matches if row is not None}
-    gone = [row.pk for row in rows if id(row) not in taken and row.archived_at is None]
+    gone = [row for row in rows if id(row) not in taken and row.archived_at is None]
     if gone:
-        model.objects.filter(pk__in=gone).update(archived_at=timezone.now())
+        model.objects.filter(pk__in=[row.pk for row in gone]).update(archived_at=timezone.now())
     changes[f"{label} created"] += len(new)
     changes[f"{label} updated"] += len(changed) - restored
     changes[f"{label} restored"] += restored
     changes[f"{label} archived"] += len(gone)
+    return new, gone

@@ -20,8 +20,12 @@ def objective_review(
     progress: ObjectiveProgress,
     decision: str,
     comment: str = "",
+    override: bool = False,
 ) -> ObjectiveProgress:
-    """Confirm or return one self-assessment. Only an instructor of the student's class may."""
+    """Confirm or return one self-assessment. Only an instructor of the student's class may.
+
+    Confirming against failing GPU evidence takes an explicit override with a comment.
+    """
     if decision not in (Review.CONFIRMED, Review.RETURNED):
         raise ValidationError("Choose confirm or return.")
     comment = comment.strip()
@@ -29,6 +33,11 @@ def objective_review(
         raise ValidationError(f"A comment has at most {COMMENT_MAX} characters.")
     if decision == Review.RETURNED and not comment:
         raise ValidationError("Say what to work on when you return a self-assessment.")
+    fails = progress.evidence == ObjectiveProgress.Evidence.NEEDS_WORK
+    if decision == Review.CONFIRMED and fails and not (override and comment):
+        raise ValidationError(
+            "The latest GPU evidence fails: confirming needs the override and a comment."
+        )
     if progress.self_assessed_at is None:
         raise ValidationError("Only a self-assessed objective can be reviewed.")
     teaches = Klass.objects.filter(instructors=reviewer, students=progress.student_id).exists()

@@ -43,3 +43,16 @@ def run_cli(
 def run_json(*args: str, **kwargs) -> tuple[subprocess.CompletedProcess[str], dict]:
     done = run_cli("check", "--json", *args, **kwargs)
     return done, json.loads(done.stdout)
+
+
+def judged_with_an_nvidia_gpu(report: dict) -> dict[str, dict]:
+    """The checks of a real probe's report, re-judged as if an NVIDIA GPU were present.
+
+    The test machines have none, so their real verdict stops at gpu-present; the
+    rules below it are what these end-to-end tests are about.
+    """
+    from diagnostics.agent.verdict import judge
+
+    parsed = Report.model_validate(report)
+    parsed.gpu = parsed.gpu.model_copy(update={"nvidia": True, "nvidia_devices": ["10de:2684"]})
+    return {c.id: c.model_dump(mode="json") for c in judge(parsed).checks}

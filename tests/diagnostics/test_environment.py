@@ -16,7 +16,7 @@ from diagnostics.agent.probe.environment import (
     is_conda_root,
 )
 
-from .reports import ROOT, run_cli
+from .reports import ROOT, judged_with_an_nvidia_gpu, run_cli
 
 
 def make_conda_root(tmp_path: Path) -> Path:
@@ -168,12 +168,15 @@ def test_channel_urls_become_channel_names(channel, name):
 def test_a_simulated_conda_env_end_to_end_is_judged_cpu_only_with_the_conda_hint(tmp_path):
     """The real CLI, run by a Python whose prefix is a conda env with cpuonly records."""
     env_dir = make_named_env(make_conda_root(tmp_path), "course")
-    code = (
-        "import sys, runpy; sys.prefix = sys.base_prefix = sys.argv.pop(1); "
-        "sys.argv[0] = 'diagnostics'; runpy.run_module('diagnostics', run_name='__main__')"
+    # The check probes in a child process too, so the prefix is set by a sitecustomize
+    # that every Python started with this PYTHONPATH runs.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os, sys\nsys.prefix = sys.base_prefix = os.environ['FAKE_PREFIX']\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, str(env_dir), "check", "--json", "--no-bench"],
+        [sys.executable, "-m", "diagnostics", "check", "--json", "--no-bench"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -181,7 +184,8 @@ def test_a_simulated_conda_env_end_to_end_is_judged_cpu_only_with_the_conda_hint
         check=False,
         env={
             "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": f"{site}:{ROOT}",
+            "FAKE_PREFIX": str(env_dir),
             "CONDA_PREFIX": str(env_dir),
             "CONDA_DEFAULT_ENV": "course",
             "HOME": str(tmp_path),
@@ -189,7 +193,7 @@ def test_a_simulated_conda_env_end_to_end_is_judged_cpu_only_with_the_conda_hint
     )
     doc = json.loads(done.stdout)
     assert doc["report"]["env"]["conda_env_name"] == "course"
-    checks = {c["id"]: c for c in doc["verdict"]["checks"]}
+    checks = judged_with_an_nvidia_gpu(doc["report"])
     assert checks["conda-env"]["status"] == "pass"
     assert checks["torch-cuda-build"]["status"] == "fail"
     hint = checks["torch-cuda-build"]["hint"]

@@ -60,3 +60,39 @@ def test_the_running_users_home_is_known():
 def test_only_whole_home_components_are_replaced():
     out = redact_home(["/home/ann", "/home/ann/x", "/home/anna/x", "/home/ann-b"], ["/home/ann"])
     assert out == ["~", "~/x", "/home/anna/x", "/home/ann-b"]
+
+
+def test_planted_credentials_and_the_real_home_never_appear(tmp_path):
+    """Secrets in allowlisted values and secret-named variables, HOME pointed elsewhere."""
+    from diagnostics.agent.probe.common import password_db_home
+
+    real_home = password_db_home()
+    secrets = {
+        "CONDA_CHANNELS": "https://alice:hunter2-pw@conda.example.org/channel,conda-forge",
+        "CONDA_PKGS_DIRS": f"{real_home}/conda-pkgs",
+        "PYTORCH_HUB_TOKEN": "hunter2-hub",
+        "pytorch_credentials": "hunter2-lower",
+        "PYTORCH_Api_Key": "hunter2-key",
+        "CUDA_AUTH_HEADER": "hunter2-auth",
+        "PYTORCH_MIRROR": "https://ghp_hunter2tok@example.org/whl",
+        "HOME": str(tmp_path),
+    }
+    done, doc = run_json("--no-bench", env=secrets)
+    everything = done.stdout + done.stderr + json.dumps(doc)
+    assert "hunter2" not in everything
+    values = doc["report"]["variables"]["values"]
+    assert values["CONDA_CHANNELS"] == "https://***@conda.example.org/channel,conda-forge"
+    assert values["PYTORCH_MIRROR"] == "https://***@example.org/whl"
+    assert not {"PYTORCH_HUB_TOKEN", "pytorch_credentials", "PYTORCH_Api_Key"} & set(values)
+    if len(real_home) > 1:  # the password database's home, though HOME says otherwise
+        assert values["CONDA_PKGS_DIRS"] == "~/conda-pkgs"
+        assert f"{real_home}/" not in everything
+
+
+def test_url_credentials_are_scrubbed_anywhere_in_a_string():
+    from diagnostics.agent.probe.common import scrub_credentials
+
+    text = "pip: https://u:p@a.b/x and git+ssh://tok@host/r, not mail@example.org"
+    assert scrub_credentials(text) == (
+        "pip: https://***@a.b/x and git+ssh://***@host/r, not mail@example.org"
+    )

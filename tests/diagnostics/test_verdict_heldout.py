@@ -20,7 +20,8 @@ HELDOUT = Path(__file__).parent / "fixtures" / "heldout"
 # fixture -> (objective met, the check that decides it, its status, words its hint must hold,
 #             words its hint must not hold)
 CASES = {
-    "cu124_on_driver_470": (False, "driver-new-enough", "fail", ["≥ 525.60.13", "whl/cu118"], []),
+    # No released torch build runs on driver 470 any more (cu118 ended with 2.7).
+    "cu124_on_driver_470": (False, "driver-new-enough", "fail", ["≥ 525.60.13"], ["cu118"]),
     "cu118_driver_450_80_02_ok": (True, "driver-new-enough", "pass", [], []),
     "cu118_driver_450_80_01": (
         False,
@@ -88,12 +89,12 @@ CASES = {
         ["apt-get remove --purge", "wsl --update"],
         [],
     ),
-    "macos_arm64_mps": (False, "platform", "fail", ["Linux or Windows machine"], []),
+    "macos_arm64_mps": (False, "platform", "fail", ["no CUDA on Macs"], []),
     "python313_torch_missing": (
         False,
         "torch-importable",
         "fail",
-        ["pip install torch --index-url"],
+        ['pip install "torch==2.14.*" "torchvision==0.29.*" "torchaudio==2.14.*" --index-url'],
         [],
     ),
     "nvml_driver_not_loaded": (
@@ -108,15 +109,15 @@ CASES = {
         False,
         "driver-new-enough",
         "fail",
-        ["≥ 525.60.13", "whl/cu118"],
-        ["driver ,"],
+        ["≥ 525.60.13"],
+        ["driver ,", "cu118"],
     ),
     "wrong_matmul_result": (False, "cuda-tensor-op", "fail", ["nvidia-smi -q -d ECC"], []),
     "cuda_oom_other_process": (False, "cuda-tensor-op", "fail", ["nvidia-smi"], ["Reinstall"]),
     "mx150_slower_than_cpu": (True, "gpu-beats-cpu", "warn", ["power mode"], []),
 }
-# Faults that show in more than one check, by their nature.
-ALSO_FAILS = {
+# Faults that show in more than one check: the checks below the root cause are blocked.
+BLOCKED = {
     "gtx780_sm35_modern_torch": {"cuda-tensor-op"},
     "wsl_with_linux_driver": {"driver-present"},
 }
@@ -144,8 +145,11 @@ def test_heldout_scenario_gets_its_diagnosis(name):
     for words in unwanted:
         assert words not in (check.hint or ""), check.hint
     failed = {c.id for c in verdict.checks if c.status == "fail"}
-    expected = ({check_id} if status == "fail" else set()) | ALSO_FAILS.get(name, set())
-    assert failed == expected
+    assert failed == ({check_id} if status == "fail" else set())
+    assert verdict.next_step == (check_id if status == "fail" else None)
+    for blocked in BLOCKED.get(name, set()):
+        assert verdict.check(blocked).status == "blocked"
+        assert verdict.check(blocked).blocked_by == check_id
     for c in verdict.checks:
         assert c.status != "fail" or c.hint, f"{c.id} fails without a hint"
         assert "  " not in (c.hint or "") and " ," not in (c.hint or ""), c.hint
@@ -158,13 +162,15 @@ def test_heldout_fixtures_are_plausible(name):
 
 def test_a_conda_installed_torch_is_replaced_by_conda_not_pip_uninstall():
     report = heldout_report("conda_pytorch_cuda_ok")
-    report.nvml.driver_version = "470.239.06"
-    report.nvml.cuda_driver_version = "11.4"
+    report.nvml.driver_version = "560.35.03"  # runs CUDA 12, not torch's CUDA 13
+    report.nvml.cuda_driver_version = "12.6"
+    report.torch.cuda = "13.0"
     hint = judge(report).check("driver-new-enough").hint
     assert (
-        "conda remove -y --force pytorch pytorch-cuda && python -m pip install torch "
-        "--index-url https://download.pytorch.org/whl/cu118" in hint
+        "conda remove -y --force pytorch pytorch-cuda && python -m pip uninstall -y torch "
+        "torchvision torchaudio && python -m pip install" in hint
     )
+    assert hint.endswith("whl/cu126`")
 
 
 def test_no_kernel_image_always_comes_with_a_hint():

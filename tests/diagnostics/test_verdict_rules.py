@@ -29,8 +29,8 @@ def test_driver_versions_compare_as_numbers_not_strings():
 @pytest.mark.parametrize(
     "system, driver, expected",
     [
-        ("Windows", "527.41", "pass"),
-        ("Windows", "527.37", "fail"),
+        ("Windows", "528.33", "pass"),  # NVIDIA's table; 527.41 was a stale figure
+        ("Windows", "527.41", "fail"),
         ("Linux", "525.60.13", "pass"),
         ("Linux", "520.61.05", "fail"),
     ],
@@ -95,11 +95,46 @@ def test_ptx_in_the_arch_list_lets_a_newer_gpu_pass():
     assert status(report, "arch-supported") == "pass"
 
 
-def test_an_old_gpu_dropped_by_torch_is_told_to_use_an_older_cuda_build():
-    report = fixture_report("gpu_slower_than_cpu")
+def test_a_pascal_gpu_on_a_cu13x_torch_is_sent_to_cu126_of_the_same_release_not_cu118():
+    report = fixture_report("gpu_slower_than_cpu")  # MX150, sm_61
+    report.torch.version, report.torch.cuda = "2.13.0+cu130", "13.0"
     report.torch.arch_list = ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]
+    report.nvml.driver_version = "580.95.05"
     check = judge(report).check("arch-supported")
-    assert check.status == "fail" and "whl/cu118" in check.hint
+    assert check.status == "fail" and "cu118" not in check.hint
+    assert '"torch==2.13.*"' in check.hint and check.hint.endswith("whl/cu126`")
+
+
+def test_a_pascal_gpu_on_torch_2_15_is_sent_back_to_2_14_with_cu126():
+    report = fixture_report("gpu_slower_than_cpu")
+    report.torch.version, report.torch.cuda = "2.15.0+cu132", "13.2"
+    report.torch.arch_list = ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]
+    report.nvml.driver_version = "580.95.05"
+    hint = judge(report).check("arch-supported").hint
+    assert '"torch==2.14.*" "torchvision==0.29.*" "torchaudio==2.14.*"' in hint
+    assert "whl/cu126" in hint
+
+
+def test_blackwell_with_a_580_driver_gets_cu130_not_the_dropped_cu128():
+    report = fixture_report("unsupported_arch")
+    report.torch.version = "2.13.0+cu126"
+    report.nvml.driver_version = "580.95.05"
+    hint = judge(report).check("arch-supported").hint
+    assert "whl/cu130" in hint and "cu128" not in hint
+
+
+def test_a_k80_on_driver_470_is_not_told_to_update_to_a_driver_kepler_never_gets():
+    report = fixture_report("driver_too_old")
+    report.torch.devices = [
+        d.model_copy(update={"name": "Tesla K80", "major": 3, "minor": 7})
+        for d in report.torch.devices
+    ]
+    for d in report.nvml.devices:
+        d.name, d.compute_capability = "Tesla K80", "3.7"
+    report.nvml.driver_version = "470.256.02"
+    hint = judge(report).check("driver-new-enough").hint
+    assert "R470 is the last driver branch for Kepler GPUs" in hint
+    assert "Update the NVIDIA driver" not in hint and "GPU server" in hint
 
 
 @pytest.mark.parametrize("value", ["", "-1", "NoDevFiles", "3"])
@@ -148,9 +183,10 @@ def test_wsl_without_a_windows_driver_says_not_to_install_a_linux_one():
     )
     report.torch.cuda_available, report.torch.device_count, report.torch.devices = False, 0, []
     verdict = judge(report)
-    assert verdict.check("wsl-driver").status == "fail"
-    hint = verdict.check("driver-present").hint
+    assert verdict.next_step == "wsl-driver"
+    hint = verdict.check("wsl-driver").hint
     assert "never install a Linux NVIDIA driver" in hint and "/usr/lib/wsl/lib" in hint
+    assert verdict.check("driver-present").blocked_by == "wsl-driver"
 
 
 def test_a_linux_driver_installed_inside_wsl_is_flagged():
@@ -198,7 +234,9 @@ def test_a_pip_cpu_wheel_gets_the_pip_cuda_command_for_the_drivers_cuda():
     report.torch.cuda, report.torch.version = None, "2.5.1+cpu"
     check = judge(report).check("torch-cuda-build")
     assert check.status == "fail" and "(+cpu)" in check.summary
-    assert "pip uninstall -y torch" in check.hint and "whl/cu118" in check.hint  # driver 470
+    # Driver 470 runs no released build (all are CUDA 12 or 13): the driver comes first.
+    assert check.hint.startswith("after updating the NVIDIA driver:")
+    assert "pip uninstall -y torch torchvision torchaudio" in check.hint
 
 
 def test_conda_torch_version_differing_from_the_imported_one_counts_as_mixed():
@@ -302,10 +340,10 @@ def test_a_median_outside_its_spread_is_implausible():
 
 def test_wsl_compares_the_windows_driver_against_the_windows_minimum():
     report = fixture_report("rtx3060_laptop_wsl_ok")
-    report.nvml.driver_version = "526.98"  # a Windows driver: below 527.41
+    report.nvml.driver_version = "526.98"  # a Windows driver: below 528.33
     report.correctness = []
     check = judge(report).check("driver-new-enough")
-    assert check.status == "fail" and "527.41" in check.summary
+    assert check.status == "fail" and "528.33" in check.summary
     assert "on Windows (not inside WSL)" in check.hint
 
 
@@ -344,3 +382,81 @@ def test_an_old_driver_that_ran_cuda_correctly_is_a_warning_not_a_blocker():
     report.correctness = []
     assert status(report, "driver-new-enough") == "fail"
     assert not judge(report).objective_met
+
+
+def test_conda_env_b_running_while_env_a_is_activated_fails():
+    report = h100()
+    report.env.activated_conda_prefix = "/opt/conda/envs/torch-a"
+    report.env.activated_conda_env = "torch-a"
+    report.env.prefix, report.env.conda_env_name = "/opt/conda/envs/torch-b", "torch-b"
+    check = judge(report).check("conda-env")
+    assert check.status == "fail"
+    assert "'torch-a' is activated, but this Python belongs to 'torch-b'" in check.summary
+
+
+def test_two_pip_torches_in_the_env_and_the_user_site_fail_as_installed_twice():
+    from diagnostics.agent.report import PipPackage
+
+    report = fixture_report("venv_not_conda").model_copy(deep=True)
+    report.packages.pip = [
+        PipPackage(name="torch", version="2.13.0", installer="pip", location="~/venv/lib"),
+        PipPackage(
+            name="torch", version="2.11.0", installer="pip", location="~/.local/lib/python3.11"
+        ),
+    ]
+    check = judge(report).check("no-mixed-torch")
+    assert check.status == "fail" and "installed 2 times by pip" in check.summary
+
+
+@pytest.mark.parametrize(
+    "warning, error",
+    [
+        ("A module that was compiled using NumPy 1.x cannot be run in NumPy 2.0.2", None),
+        ("Failed to initialize NumPy: _ARRAY_API not found", None),
+        (None, "RuntimeError: Numpy is not available"),
+    ],
+)
+def test_torch_built_for_numpy_1_beside_numpy_2_fails(warning, error):
+    report = h100()
+    report.torch.import_warnings = [warning] if warning else []
+    report.torch.numpy_version, report.torch.numpy_error = "2.0.2", error
+    verdict = judge(report)
+    check = verdict.check("torch-numpy")
+    assert check.status == "fail" and 'pip install "numpy<2"' in check.hint
+    assert not verdict.objective_met and verdict.next_step == "torch-numpy"
+
+
+def test_numpy_that_works_with_torch_passes_and_no_numpy_is_no_check():
+    report = h100()
+    report.torch.numpy_version = "2.1.0"
+    assert status(report, "torch-numpy") == "pass"
+    report.torch.numpy_version = None
+    assert status(report, "torch-numpy") == "absent"
+
+
+def test_a_stray_nvml_library_on_ld_library_path_gets_its_own_hint_not_a_driver_reinstall():
+    report = h100()
+    report.variables.ld_library_path_set = True
+    report.variables.ld_library_path_driver_libs = ["~/old-cuda/lib64/libnvidia-ml.so.1"]
+    report.nvml = report.nvml.model_copy(
+        update={"available": False, "devices": [], "error": "NVMLError_LibRmVersionMismatch"}
+    )
+    verdict = judge(report)
+    assert verdict.next_step == "driver-libs"
+    hint = verdict.check("driver-libs").hint
+    assert "unset LD_LIBRARY_PATH" in hint and "ECC" not in hint and "reinstall" not in hint
+    report = h100()
+    report.variables.ld_library_path_driver_libs = ["/usr/local/nvidia/lib64/libcuda.so.1"]
+    assert status(report, "driver-libs") == "pass"  # a container's mounted driver: fine
+
+
+def test_a_garbage_allocator_setting_is_named_instead_of_an_ecc_hint():
+    report = h100()
+    report.variables.values["PYTORCH_CUDA_ALLOC_CONF"] = "expandable_segments:maybe"
+    for c in report.correctness:
+        if c.device == "cuda":
+            c.ok, c.rel_err = False, None
+            c.error = "RuntimeError: Expected a single True/False argument for expandable_segments"
+    check = judge(report).check("cuda-tensor-op")
+    assert "PYTORCH_CUDA_ALLOC_CONF" in check.summary
+    assert "unset PYTORCH_CUDA_ALLOC_CONF" in check.hint and "ECC" not in check.hint

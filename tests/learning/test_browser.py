@@ -19,7 +19,7 @@ def demo_student(settings, tmp_path, module):
 
 
 def log_in(page, live_server, password):
-    page.goto(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/modules/")
     assert "/accounts/login/" in page.url
     page.get_by_label("Username").fill("student")
     page.get_by_label("Password").fill(password)

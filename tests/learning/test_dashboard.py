@@ -1,6 +1,7 @@
 """The class dashboard: who may see it, the matrix, filters, search, stuck students and charts."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -152,7 +153,8 @@ def test_a_returned_self_assessment_shows_and_filters(
     objective_review(reviewer=instructor, progress=progress, decision="returned", comment="Why?")
     html = teacher_client.get(dashboard_url(class_data, state="returned")).content.decode()
     assert rows(html) == [str(other_student.pk)]
-    assert "↩ returned" in html
+    assert '<span aria-hidden="true">↩</span> Returned' in html
+    assert "Returned: action needed: 1 student" in html
 
 
 def test_hostile_names_and_reflections_are_escaped(teacher_client, klass, module, student):
@@ -181,6 +183,111 @@ def test_htmx_requests_get_the_live_region_and_204_when_unchanged(teacher_client
         dashboard_url(class_data, state="needs_work", v=version), HTTP_HX_REQUEST="true"
     )
     assert again.status_code == 204
+
+
+def poll(client, klass, **query):
+    """The live region's poll: its version first, then the poll with that version."""
+    html = client.get(dashboard_url(klass, **query), HTTP_HX_REQUEST="true").content.decode()
+    version = re.search(r'"v": "([0-9a-f]+)"', html).group(1)
+    return lambda: client.get(dashboard_url(klass, **query, v=version), HTTP_HX_REQUEST="true")
+
+
+def test_an_unchanged_poll_is_one_aggregate_query_and_builds_nothing(teacher_client, class_data):
+    again = poll(teacher_client, class_data)
+    with CaptureQueriesContext(connection) as queries:
+        assert again().status_code == 204
+    # The session, the instructor, the class, and the version.
+    assert len(queries) == 4
+
+
+def test_a_page_link_inside_the_live_region_renders_although_it_carries_the_version(
+    teacher_client, klass, module
+):
+    add_students(klass, 101)
+    html = teacher_client.get(dashboard_url(klass), HTTP_HX_REQUEST="true").content.decode()
+    version = re.search(r'"v": "([0-9a-f]+)"', html).group(1)
+    page2 = teacher_client.get(dashboard_url(klass, page=2, v=version), HTTP_HX_REQUEST="true")
+    assert page2.status_code == 200
+    assert len(rows(page2.content.decode())) == 3
+
+
+def _self_assess(class_data, module, student, other_student):
+    objective_self_assess(student=other_student, objective=objective(module, 2), confidence=5)
+
+
+def _untick(class_data, module, student, other_student):
+    from learning.services.progress import objective_untick
+
+    objective_untick(student=other_student, objective=objective(module, 1))
+
+
+def _review(class_data, module, student, other_student):
+    progress = ObjectiveProgress.objects.get(student=student, objective=objective(module, 0))
+    objective_review(reviewer=class_data.instructors.get(), progress=progress, decision="confirmed")
+
+
+def _report(class_data, module, student, other_student):
+    add_reports(other_student, FAILING, start=timezone.now())
+
+
+def _resource_done(class_data, module, student, other_student):
+    from learning.services.progress import resource_mark
+
+    resource_mark(student=student, resource=module.resources.first(), done=True)
+
+
+def _worker_online(class_data, module, student, other_student):
+    from diagnostics import services
+
+    token, _ = services.token_create(student=student)
+    services.token_heartbeat(token=token, info={})
+
+
+def _student_joins(class_data, module, student, other_student):
+    add_students(class_data, 1)
+
+
+def _student_leaves(class_data, module, student, other_student):
+    class_data.students.remove(other_student)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _self_assess,
+        _untick,
+        _review,
+        _report,
+        _resource_done,
+        _worker_online,
+        _student_joins,
+        _student_leaves,
+    ],
+)
+def test_any_change_the_region_shows_makes_the_poll_render_it(
+    teacher_client, class_data, module, student, other_student, change
+):
+    again = poll(teacher_client, class_data)
+    change(class_data, module, student, other_student)
+    response = again()
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<div id="live"')
+
+
+def test_a_change_in_another_class_leaves_the_poll_at_204(
+    teacher_client, class_data, module, make_user
+):
+    again = poll(teacher_client, class_data)
+    outsider = make_user("outsider")
+    objective_self_assess(student=outsider, objective=objective(module, 2), confidence=5)
+    assert again().status_code == 204
+
+
+def test_the_times_ago_refresh_each_minute(teacher_client, class_data, monkeypatch):
+    again = poll(teacher_client, class_data)
+    later = timezone.now() + timedelta(minutes=1)
+    monkeypatch.setattr("learning.dashboard.timezone.now", lambda: later)
+    assert again().status_code == 200
 
 
 def test_the_live_region_polls_its_own_filtered_url(teacher_client, class_data):

@@ -4,8 +4,11 @@ self-assessment with a comment; the student then sees the comment on their modul
 import re
 
 import pytest
+from django.utils import timezone
 
+from diagnostics.agent.verdict.ids import Verifier
 from learning.models import ObjectiveProgress
+from learning.services.evidence import evidence_record
 from learning.services.progress import objective_self_assess
 from tests.conftest import PASSWORD
 from tests.learning.dashboard_data import FAILING, PASSING, add_reports
@@ -18,7 +21,8 @@ def log_in(page, live_server, username):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="My modules").wait_for()
+    # Instructors land on their classes, students on their modules.
+    page.get_by_role("heading", name=re.compile("^(My modules|Your classes)$")).wait_for()
 
 
 @pytest.fixture
@@ -40,9 +44,8 @@ def test_an_instructor_returns_a_stuck_students_self_assessment_and_the_student_
 ):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    log_in(page, live_server, "ines")
-    page.get_by_role("link", name="Dashboard").click()
-    page.get_by_role("link", name=stuck_class.name).click()
+    log_in(page, live_server, "ines")  # instructors land on their classes
+    page.get_by_role("link", name=stuck_class.name, exact=True).click()
     rows = page.locator("#live tbody tr")
     assert rows.count() == 2
 
@@ -73,6 +76,7 @@ def test_an_instructor_returns_a_stuck_students_self_assessment_and_the_student_
     student_page.get_by_role("link", name=module.title).click()
     mine = student_page.locator(f"#objective-{trends.pk}")
     assert mine.get_by_text("Returned by your instructor").is_visible()
+    assert mine.get_by_text("Returned: action needed").is_visible()
     assert mine.get_by_text("Name two frameworks and a paper for each, please.").is_visible()
     student_page.context.close()
 
@@ -87,9 +91,8 @@ def test_the_matrix_updates_live_and_leaves_the_filter_form_alone(
     assert bob.locator(".cell--verified").count() == 1
 
     # bob's next report fails: the evidence turns to needs work while the page is open.
-    gpu = module.objectives.get(order=0)
-    ObjectiveProgress.objects.filter(student=other_student, objective=gpu).update(
-        evidence="needs_work"
+    evidence_record(
+        student=other_student, verifier=Verifier.GPU_ENV, met=False, at=timezone.now(), summary=""
     )
     bob.locator(".cell--needs_work").wait_for(timeout=12_000)
     assert page.evaluate("document.getElementById('filters').dataset.marker") == "kept"

@@ -52,15 +52,17 @@ def test_cells_show_state_confidence_and_review():
     cells = [
         Cell(1, Status.VERIFIED, confirmed=True),
         Cell(2, Status.NEEDS_WORK, confidence=4, contradicted=True),
-        Cell(3, Status.SELF_ASSESSED, confidence=2, returned=True),
+        Cell(3, Status.SELF_ASSESSED, confidence=2),
         Cell(4, Status.NOT_STARTED),
+        Cell(5, Status.RETURNED, confidence=3, returned=True),
     ]
     html = matrix_row(row(cells=cells))
     assert '<td class="cell cell--verified">' in html and "note--confirmed" in html
     assert "cell--needs_work cell--contradicted" in html and "self-assessed 4/5" in html
-    assert 'Self <span class="conf">2/5</span>' in html and "↩ returned" in html
+    assert 'Self <span class="conf">2/5</span>' in html
+    assert '<td class="cell cell--returned">' in html and 'Returned <span class="conf">3/5' in html
     assert "Not started" in html
-    assert "50%</span>" in html  # verified and self-assessed count as done
+    assert "40%</span>" in html  # verified and self-assessed count as done; returned does not
 
 
 def test_times_worker_and_benchmarks():

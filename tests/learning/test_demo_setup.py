@@ -32,7 +32,7 @@ def test_it_creates_the_accounts_and_reprints_the_same_passwords(settings, tmp_p
     request = RequestFactory().post("/accounts/login/")  # axes counts per request
     instructor = authenticate(request, username="instructor", password=passwords["instructor"])
     student = authenticate(request, username="student", password=passwords["student"])
-    assert instructor.is_staff and instructor.groups.filter(name="Instructors").exists()
+    assert not instructor.is_staff and instructor.groups.filter(name="Instructors").exists()
     assert not student.is_staff and student.groups.filter(name="Students").exists()
     assert list(klass.instructors.all()) == [instructor]
     assert list(klass.students.all()) == [student]

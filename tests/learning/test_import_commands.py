@@ -297,3 +297,22 @@ def test_re_importing_any_sequence_of_pages_never_fails_unexpectedly(tmp_path, p
             module = Module.objects.get(source_path="page.md")
             active = module.objectives.filter(archived_at=None)
             assert active.count() == len(set(active.values_list("key", flat=True)))
+
+
+def test_archive_missing_archives_modules_whose_page_is_gone(tmp_path, capsys, settings):
+    from django.core.management import call_command
+
+    from learning.models import Module
+
+    settings.VERIFIERS_FILE = tmp_path / "none.yaml"
+    (tmp_path / "a.md").write_text("# A\n")
+    (tmp_path / "b.md").write_text("# B\n")
+    call_command("import_course", tmp_path)
+    (tmp_path / "b.md").unlink()
+    call_command("import_course", tmp_path, "--archive-missing", "--dry-run")
+    assert "would archive b.md: not in the course" in capsys.readouterr().out
+    assert Module.objects.get(source_path="b.md").archived_at is None
+    call_command("import_course", tmp_path)  # without the flag: left alone
+    assert Module.objects.get(source_path="b.md").archived_at is None
+    call_command("import_course", tmp_path, "--archive-missing")
+    assert Module.objects.get(source_path="b.md").archived_at is not None

@@ -14,6 +14,7 @@ NEW_PASSWORD = "tensor-cores-and-coffee"
 def signup(client, klass, **overrides):
     data = {
         "username": "carol",
+        "display_name": "Carol Shaw",
         "password1": NEW_PASSWORD,
         "password2": NEW_PASSWORD,
         "invite_code": klass.invite_code,

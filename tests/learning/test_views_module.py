@@ -41,7 +41,7 @@ def test_it_hides_archived_objectives_and_resources(student_client, module):
 
 def test_a_verified_objective_says_so_and_starts_unverified(student_client, module):
     html = student_client.get(module_url(module)).content.decode()
-    assert "Verified by a GPU check" in html
+    assert "Checked on your own machine" in html
     assert 'id="evidence-' in html
     assert "Not started" in html
 

@@ -1,6 +1,8 @@
 """Timing loops: warm-up, then many samples within a time budget.
 
-The budget is checked between iterations. A CUDA call that hangs cannot be
+Every loop takes MIN_SAMPLES before its budget applies: on a loaded machine a
+benchmark gives fewer, slower samples, never none. The budget is checked
+between iterations. A CUDA call that hangs cannot be
 interrupted from inside the process, so the worker pipeline runs the whole
 check in a subprocess with a hard timeout; this budget keeps a healthy run short.
 """
@@ -20,7 +22,7 @@ BATCH_SECONDS = 0.05  # CUDA: queue this much work between syncs so the GPU neve
 @dataclass
 class Timed:
     seconds: list[float]
-    timed_out: bool
+    timed_out: bool  # the budget ran out before more than the minimum samples
 
     def rates(self, work: float) -> tuple[float, float, float]:
         """(median, min, max) of work per second."""
@@ -36,11 +38,11 @@ def time_cpu(fn: Callable[[], Any], *, budget_s: float, max_samples: int = 30) -
     deadline = perf_counter() + budget_s
     fn()  # warm-up: thread pools, allocator, first-call dispatch
     seconds: list[float] = []
-    while len(seconds) < max_samples and perf_counter() < deadline:
+    while len(seconds) < max_samples and (len(seconds) < MIN_SAMPLES or perf_counter() < deadline):
         start = perf_counter()
         fn()
         seconds.append(perf_counter() - start)
-    return Timed(seconds, timed_out=len(seconds) < MIN_SAMPLES)
+    return Timed(seconds, timed_out=len(seconds) <= MIN_SAMPLES and perf_counter() > deadline)
 
 
 def time_cuda(
@@ -57,7 +59,7 @@ def time_cuda(
     per_call = max(perf_counter() - start, 1e-6)
     batch = max(1, min(max_samples, int(BATCH_SECONDS / per_call)))
     seconds: list[float] = []
-    while len(seconds) < max_samples and perf_counter() < deadline:
+    while len(seconds) < max_samples and (len(seconds) < MIN_SAMPLES or perf_counter() < deadline):
         events = [
             (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
             for _ in range(min(batch, max_samples - len(seconds)))
@@ -68,4 +70,4 @@ def time_cuda(
             end.record()
         events[-1][1].synchronize()
         seconds += [begin.elapsed_time(end) / 1000 for begin, end in events]
-    return Timed(seconds, timed_out=len(seconds) < MIN_SAMPLES)
+    return Timed(seconds, timed_out=len(seconds) <= MIN_SAMPLES and perf_counter() > deadline)

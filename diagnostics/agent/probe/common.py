@@ -56,24 +56,57 @@ def hashed(value: str | None, share: bool) -> str | None:
     return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
+def password_db_home() -> str:
+    """The real user's home, whatever HOME says (HOME=/tmp/x must not reveal /home/ann)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError, OSError, AttributeError):  # Windows has no pwd
+        return ""
+
+
 def home_dirs() -> list[str]:
-    homes = {os.path.expanduser("~"), os.environ.get("USERPROFILE", ""), os.environ.get("HOME", "")}
+    homes = {
+        os.path.expanduser("~"),
+        os.environ.get("USERPROFILE", ""),
+        os.environ.get("HOME", ""),
+        password_db_home(),
+    }
+    homes |= {os.path.realpath(h) for h in homes if h}  # /home -> /data/home links
     # Longest first so that /home/ann/x is not half-replaced by a shorter match.
-    return sorted((h.rstrip("/\\") for h in homes if len(h) > 1), key=len, reverse=True)
+    return sorted({h.rstrip("/\\") for h in homes if len(h) > 1}, key=len, reverse=True)
+
+
+# scheme://user:password@host and scheme://token@host: the part before @ is a credential.
+URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@]+@")
+
+
+def scrub_credentials(text: str) -> str:
+    return URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def map_strings(data: Any, fn: Callable[[str], str]) -> Any:
+    """Apply fn to every string (keys too) of a JSON-like tree."""
+    if isinstance(data, str):
+        return fn(data)
+    if isinstance(data, dict):
+        return {map_strings(k, fn): map_strings(v, fn) for k, v in data.items()}
+    if isinstance(data, list):
+        return [map_strings(v, fn) for v in data]
+    return data
 
 
 def redact_home(data: Any, homes: list[str]) -> Any:
     """Write the home directory as ~ in every string of a JSON-like tree."""
-    if isinstance(data, str):
+
+    def tilde(text: str) -> str:
         for home in homes:
-            # Only a whole component: /home/ann/x becomes ~/x, /home/anna stays.
-            data = re.sub(re.escape(home) + r"(?![\w.-])", "~", data)
-        return data
-    if isinstance(data, dict):
-        return {redact_home(k, homes): redact_home(v, homes) for k, v in data.items()}
-    if isinstance(data, list):
-        return [redact_home(v, homes) for v in data]
-    return data
+            # Only a whole component: /home/ann/x becomes ~/x, /home/anna/x stays.
+            text = re.sub(re.escape(home) + r"(?![\w.-])", "~", text)
+        return text
+
+    return map_strings(data, tilde)
 
 
 def run_text(args: list[str], timeout: float = 5.0) -> str | None:

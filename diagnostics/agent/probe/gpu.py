@@ -86,6 +86,7 @@ def collect_torch(findings: Findings, share: bool) -> TorchInfo:
         info.cudnn = torch.backends.cudnn.version()
     except Exception as exc:  # noqa: BLE001 - a broken cuDNN library is a finding
         findings.add("torch", "cudnn-error", exc)
+    numpy_interop(torch, info)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # The warning text is the best evidence: "driver too old (found version 11040)".
@@ -99,6 +100,21 @@ def collect_torch(findings: Findings, share: bool) -> TorchInfo:
         except Exception as exc:  # noqa: BLE001
             findings.add("torch", "device-properties-error", f"cuda:{index}: {exc}")
     return info
+
+
+def numpy_interop(torch: Any, info: TorchInfo) -> None:
+    """torch built against NumPy 1 beside NumPy 2 imports fine, then fails here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import numpy
+        except Exception:  # noqa: BLE001 - torch works without numpy
+            return
+        info.numpy_version = clip(getattr(numpy, "__version__", "?"), SHORT)
+        try:
+            torch.from_numpy(numpy.zeros(2, dtype="float32")).sum().item()
+        except Exception as exc:  # noqa: BLE001 - the mismatch's own message is the evidence
+            info.numpy_error = clip(f"{type(exc).__name__}: {exc}")
 
 
 def nvml_code(exc: Exception) -> str:

@@ -32,7 +32,8 @@ VARIABLE_NAMES = {
     "WSL_DISTRO_NAME",
 }
 VARIABLE_PREFIXES = ("CONDA_", "PYTORCH_", "CUDA_PATH_")
-SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "KEY", "AUTH")
+# Names that say "credential", in any case: such a variable is never reported.
+SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH")
 
 
 def read_text(path: str) -> str | None:
@@ -155,8 +156,18 @@ def collect_variables() -> Variables:
     return Variables(
         values=dict(list(values.items())[:60]),
         ld_library_path_set=bool(os.environ.get("LD_LIBRARY_PATH")),
+        ld_library_path_driver_libs=driver_libs_on(os.environ.get("LD_LIBRARY_PATH", "")),
         pythonpath_set=bool(os.environ.get("PYTHONPATH")),
     )
+
+
+def driver_libs_on(search_path: str) -> list[str]:
+    """libcuda / libnvidia-ml in LD_LIBRARY_PATH's directories: they shadow the driver's."""
+    found: list[str] = []
+    for folder in dict.fromkeys(p for p in search_path.split(os.pathsep) if p):
+        for name in ("libcuda.so*", "libnvidia-ml.so*"):
+            found += sorted(glob.glob(os.path.join(folder, name)))
+    return [clip(f, PATH) for f in found][:16]
 
 
 def collect_toolkit(findings: Findings) -> Toolkit:

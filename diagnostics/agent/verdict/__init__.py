@@ -8,25 +8,29 @@ verdict from the report, so the server re-judges what the worker sent.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from diagnostics.agent.bench.peak import device_peaks, matching_nvml
 from diagnostics.agent.report import CondaPackage, PipPackage, Report
+from diagnostics.agent.verdict.graph import DEPENDS_ON, next_step, order
 from diagnostics.agent.verdict.ids import CheckId
+from diagnostics.agent.verdict.model import PASSING, Check, Status, Verdict
+from diagnostics.agent.verdict.tables import (
+    Build,
+    Shell,
+    arch_runs,
+    choose,
+    conda_install,
+    last_branch,
+    min_driver,
+    newest_torch_for,
+    pip_install,
+    render,
+    replace_torch,
+)
 
-Status = Literal["pass", "warn", "fail", "skip"]
+__all__ = ["DEPENDS_ON", "REQUIRED", "Check", "Status", "Verdict", "implausibilities", "judge"]
 
-# Minimum driver for each CUDA major, (Linux, Windows): NVIDIA's CUDA Toolkit
-# release notes, table "CUDA Toolkit and Minimum Required Driver Version for
-# CUDA Minor Version Compatibility".
-MIN_DRIVER = {
-    10: ("440.33", "441.22"),
-    11: ("450.80.02", "452.39"),
-    12: ("525.60.13", "527.41"),
-    13: ("580", "580"),
-}
 # These must pass (or warn) for the objective; any failed check also blocks it.
 REQUIRED = (
     CheckId.CONDA_ENV,
@@ -36,36 +40,18 @@ REQUIRED = (
     CheckId.GPU_VISIBLE,
     CheckId.CUDA_TENSOR_OP,
 )
-# The oldest GPU any PyTorch wheel still has kernels for: sm_37 (Tesla K80) in the CUDA 11.8 ones.
-MIN_CAPABILITY = (3, 7)
-TOO_OLD_GPU_HINT = (
-    "This GPU ({sm}) is older than every current PyTorch build supports (they need sm_37 or "
-    "newer): no install fixes that. Use a newer NVIDIA GPU or a course server / Colab."
-)
 ENV_NAME = "torch-gpu"
-CREATE_ENV = f"conda create -n {ENV_NAME} python=3.11 -y && conda activate {ENV_NAME}"
-WHEEL_INDEX = "https://download.pytorch.org/whl"
+CREATE_ENV = [f"conda create -n {ENV_NAME} python=3.11 -y", f"conda activate {ENV_NAME}"]
+GPU_OPTIONS = (
+    "Use a machine with an NVIDIA GPU: your class's GPU server or lab machines (see the "
+    "course's GPU page or ask your instructor), or a cloud notebook with a GPU such as "
+    "Colab or Kaggle; then run `python -m diagnostics check` there."
+)
 WSL_DRIVER_HINT = (
     "Inside WSL, never install a Linux NVIDIA driver: install or update the NVIDIA driver "
     "on Windows; WSL then provides libcuda in /usr/lib/wsl/lib. "
     "In PowerShell: `wsl --update` then `wsl --shutdown`."
 )
-
-
-class Check(BaseModel):
-    id: CheckId
-    status: Status
-    summary: str
-    evidence: dict[str, Any] = Field(default_factory=dict)
-    hint: str | None = None
-
-
-class Verdict(BaseModel):
-    objective_met: bool
-    checks: list[Check]
-
-    def check(self, check_id: CheckId) -> Check | None:
-        return next((c for c in self.checks if c.id == check_id), None)
 
 
 # ---------------------------------------------------------------- fact helpers
@@ -114,76 +100,60 @@ def capabilities(report: Report) -> list[tuple[str, int, int]]:
     return found
 
 
-def wheel_tag(report: Report) -> str:
-    """The CUDA wheel to suggest: what the driver runs and the GPU's arch needs."""
-    driver = version_tuple(report.nvml.driver_version)
-    cuda12 = version_tuple(MIN_DRIVER[12][1 if windows_driver(report) else 0])
-    if driver and driver < cuda12:
-        return "cu118"
-    if any(major >= 10 for _, major, _ in capabilities(report)):
-        return "cu128"  # Blackwell needs CUDA 12.8 or newer
-    return "cu126"
+def shell(report: Report) -> Shell:
+    return "windows" if is_windows(report) else "posix"
 
 
-def reinstall_torch(report: Report, tag: str) -> str:
-    """Replace torch with the `tag` wheel; a conda-installed torch is removed by conda first."""
-    conda_names = " ".join(
-        n
-        for n in ("pytorch", "torchvision", "torchaudio", "pytorch-cuda")
-        if conda_record(report, n)
+def driver_version(report: Report) -> str | None:
+    """NVML's driver version; without NVML, the lowest driver for torch's "found version"."""
+    if report.nvml.driver_version:
+        return report.nvml.driver_version
+    found = re.search(r"found version (\d+)", warnings_text(report))
+    # torch's "found version 11040" is the newest CUDA the driver runs (CUDA 11.4).
+    return min_driver(int(found.group(1)) // 1000, windows_driver(report)) if found else None
+
+
+def build_for(report: Report) -> Build | None:
+    """The released torch build this machine's driver runs with kernels for its GPUs."""
+    return choose(
+        gpus=[(a, b) for _, a, b in capabilities(report)],
+        driver=driver_version(report),
+        windows=windows_driver(report),
+        installed=report.torch.version,
     )
-    remove = (
-        f"conda remove -y --force {conda_names}"
-        if conda_names
-        else "python -m pip uninstall -y torch"
-    )
-    return f"{remove} && python -m pip install torch --index-url {WHEEL_INDEX}/{tag}"
 
 
-def pip_cuda_install(report: Report) -> str:
-    return reinstall_torch(report, wheel_tag(report))
+def conda_torch(report: Report, *extra: str) -> list[str]:
+    """conda's own records of torch packages, which conda (not pip) must remove."""
+    names = ("pytorch", "torch", "torchvision", "torchaudio", "pytorch-cuda", *extra)
+    return [n for n in names if conda_record(report, n)]
 
 
-def driver_runs_tag(report: Report) -> str | None:
-    """The newest CUDA wheel this driver runs, or None when it runs none (or is unknown)."""
-    driver = version_tuple(report.nvml.driver_version)
-    column = 1 if windows_driver(report) else 0
-    if not driver:
-        found = re.search(r"found version (\d+)", warnings_text(report))
-        if not found:
-            return None
-        # torch's "found version 11040" is the newest CUDA the driver runs (CUDA 11.4).
-        driver_cuda = int(found.group(1))
-        return "cu126" if driver_cuda >= 12000 else "cu118" if driver_cuda > 11000 else None
-    if driver >= version_tuple(MIN_DRIVER[12][column]):
-        return wheel_tag(report)
-    if driver >= version_tuple(MIN_DRIVER[11][column]):
-        return "cu118"
-    return None
+def install_command(report: Report, *extra_conda: str) -> str:
+    """Replace every torch package with the build this machine runs, as a pastable command."""
+    build = build_for(report)
+    if build is None:
+        gpus = capabilities(report)
+        build = newest_torch_for(gpus[0][1], gpus[0][2]) if gpus else None
+        if build is None:
+            return "first update the NVIDIA driver (see driver-new-enough)"
+        steps = replace_torch(build, conda_torch(report, *extra_conda))
+        return "after updating the NVIDIA driver: " + render(steps, shell(report))
+    return render(replace_torch(build, conda_torch(report, *extra_conda)), shell(report))
+
+
+def fresh_install(report: Report) -> str:
+    """Install torch, torchvision and torchaudio where none is installed yet."""
+    build = build_for(report)
+    if report.host.system == "Darwin" or build is None:
+        return "`python -m pip install torch torchvision torchaudio`"
+    return render(pip_install(build), shell(report))
 
 
 def unset_command(report: Report, name: str) -> str:
     if is_windows(report):
         return f"`set {name}=` (cmd) or `Remove-Item Env:{name}` (PowerShell)"
     return f"`unset {name}`"
-
-
-def arch_runs(major: int, minor: int, arch: str) -> bool:
-    """Does a compiled arch entry run on a device of capability major.minor?
-
-    sm_XY cubins run on the same major with an equal or higher minor; arch-specific
-    ones (sm_90a) only on that exact arch. compute_XY PTX is JIT-compiled for any
-    device at least as new.
-    """
-    match = re.fullmatch(r"(sm|compute)_(\d+)(\d)([a-z]?)", arch)
-    if not match:
-        return False
-    kind, a_major, a_minor, suffix = match.group(1), int(match[2]), int(match[3]), match[4]
-    if suffix:
-        return kind == "sm" and (a_major, a_minor) == (major, minor)
-    if kind == "sm":
-        return a_major == major and a_minor <= minor
-    return (a_major, a_minor) <= (major, minor)
 
 
 def warnings_text(report: Report) -> str:
@@ -201,8 +171,8 @@ def check_platform(report: Report) -> Check:
             status="fail",
             summary="macOS: no NVIDIA GPU is possible here, so CUDA cannot work",
             evidence={"system": system, "machine": report.host.machine},
-            hint="Use a Linux or Windows machine with an NVIDIA GPU, or a course server, "
-            "and run `python -m diagnostics check` there.",
+            hint="There is no CUDA on Macs (Apple's GPUs run PyTorch through MPS, which "
+            "this course's GPU objectives don't cover). " + GPU_OPTIONS,
         )
     if system not in ("Linux", "Windows"):
         return Check(
@@ -210,7 +180,7 @@ def check_platform(report: Report) -> Check:
             status="fail",
             summary=f"{system or 'unknown OS'}: PyTorch's CUDA builds need Linux or Windows",
             evidence={"system": system},
-            hint="Use a Linux or Windows machine with an NVIDIA GPU, or a course server.",
+            hint=GPU_OPTIONS,
         )
     label = "Linux under WSL2" if report.host.wsl else system
     return Check(
@@ -218,6 +188,42 @@ def check_platform(report: Report) -> Check:
         status="pass",
         summary=f"{label} can run CUDA",
         evidence={"system": system, "os": report.host.os_name, "wsl": report.host.wsl},
+    )
+
+
+def check_gpu_present(report: Report) -> Check:
+    """Is there NVIDIA hardware at all? Asked apart from the driver, which may be missing."""
+    gpu = report.gpu
+    seen = [d.name for d in report.nvml.devices] or [d.name for d in report.torch.devices]
+    evidence = {
+        "source": gpu.source,
+        "nvidia devices": gpu.nvidia_devices or seen,
+        "other display devices": gpu.other_devices,
+    }
+    if seen or gpu.nvidia:
+        names = ", ".join(seen or gpu.nvidia_devices)
+        return Check(
+            id=CheckId.GPU_PRESENT,
+            status="pass",
+            summary=f"an NVIDIA GPU is in this machine ({names})",
+            evidence=evidence,
+        )
+    if gpu.nvidia is False:
+        others = ", ".join(gpu.other_devices)
+        return Check(
+            id=CheckId.GPU_PRESENT,
+            status="fail",
+            summary="No NVIDIA GPU in this machine"
+            + (f" (only {others})" if others else "")
+            + ": CUDA needs one, so no driver or install can fix this here",
+            evidence=evidence,
+            hint=GPU_OPTIONS,
+        )
+    return Check(
+        id=CheckId.GPU_PRESENT,
+        status="skip",
+        summary="could not tell whether an NVIDIA GPU is present; the driver check decides",
+        evidence=evidence,
     )
 
 
@@ -229,6 +235,19 @@ def check_conda_env(report: Report) -> Check:
         "python": report.python.executable,
         "CONDA_PREFIX": env.activated_conda_prefix,
     }
+    activated = env.activated_conda_prefix
+    if env.kind == "conda" and activated and not same_path(activated, env.prefix, report):
+        return Check(
+            id=CheckId.CONDA_ENV,
+            status="fail",
+            summary=f"conda env '{env.activated_conda_env or activated}' is activated, but "
+            f"this Python belongs to '{env.conda_env_name or env.prefix}'",
+            evidence=evidence,
+            hint="Run the activated env's own Python: `conda deactivate`, then `conda activate "
+            f"{env.activated_conda_env or ENV_NAME}` and `python -m diagnostics check`; if "
+            "`python` still points elsewhere, check PATH and aliases (`which python` / "
+            "`where python`).",
+        )
     if env.kind == "conda" and not env.conda_is_base:
         return Check(
             id=CheckId.CONDA_ENV,
@@ -242,7 +261,7 @@ def check_conda_env(report: Report) -> Check:
             status="warn",
             summary="the conda base env is active; keep it clean and use a named env",
             evidence=evidence,
-            hint=f"`{CREATE_ENV}`",
+            hint=render(CREATE_ENV, shell(report)),
         )
     if env.kind == "venv":
         base = (
@@ -255,7 +274,7 @@ def check_conda_env(report: Report) -> Check:
             status="fail",
             summary=f"a venv is active, not a conda env{base}",
             evidence=evidence,
-            hint=f"`deactivate`, then `{CREATE_ENV}`",
+            hint=f"`deactivate`, then {render(CREATE_ENV, shell(report))}",
         )
     if env.kind == "none" and env.activated_conda_prefix:
         return Check(
@@ -275,7 +294,7 @@ def check_conda_env(report: Report) -> Check:
             status="fail",
             summary="no conda env: this is a system-wide Python",
             evidence=evidence,
-            hint=f"Install Miniforge or Miniconda, then `{CREATE_ENV}`",
+            hint=f"Install Miniforge or Miniconda, then {render(CREATE_ENV, shell(report))}",
         )
     return Check(
         id=CheckId.CONDA_ENV,
@@ -283,6 +302,14 @@ def check_conda_env(report: Report) -> Check:
         summary="the environment could not be read",
         evidence=evidence,
     )
+
+
+def crash_cause(error: str) -> str:
+    """'import torch crashed the process (killed by SIGBUS (last output: ...))' -> the signal."""
+    found = re.search(
+        r"\((killed by [A-Z0-9 ]+|hung for [^)(]+|crashed with [^)(]+|exited [^)(]+)", error
+    )
+    return found.group(1).strip() if found else "it crashed"
 
 
 def check_torch_importable(report: Report) -> Check:
@@ -294,26 +321,88 @@ def check_torch_importable(report: Report) -> Check:
             summary=f"torch {t.version} imports",
             evidence={"version": t.version, "location": t.location},
         )
-    mac = report.host.system == "Darwin"
-    install = (
-        "python -m pip install torch"
-        if mac
-        else f"python -m pip install torch --index-url {WHEEL_INDEX}/{wheel_tag(report)}"
-    )
+    if t.import_error and "crashed the process" in t.import_error:
+        return Check(
+            id=CheckId.TORCH_IMPORTABLE,
+            status="fail",
+            summary=f"torch crashes on import ({crash_cause(t.import_error)}): "
+            "one of its libraries is truncated or corrupt",
+            evidence={"error": t.import_error, "location": report.packages.torch_origin},
+            hint="Reinstall torch from scratch (a download cut short or a full disk leaves a "
+            f"truncated library): {install_command(report)}",
+        )
     if t.import_error and "No module named 'torch'" not in t.import_error:
         return Check(
             id=CheckId.TORCH_IMPORTABLE,
             status="fail",
             summary="torch is installed but fails to import",
             evidence={"error": t.import_error},
-            hint=f"Reinstall it in this env: `{install} --force-reinstall`",
+            hint=f"Reinstall it in this env: {install_command(report)}",
         )
     return Check(
         id=CheckId.TORCH_IMPORTABLE,
         status="fail",
         summary="torch missing: it is not installed in this env",
         evidence={"error": t.import_error, "python": report.python.executable},
-        hint=f"In the activated env: `{install}`",
+        hint=f"In the activated env: {fresh_install(report)}",
+    )
+
+
+NUMPY_ABI = ("_ARRAY_API not found", "compiled using NumPy 1.x", "numpy.core.multiarray failed")
+
+
+def check_torch_numpy(report: Report) -> Check | None:
+    """torch built for NumPy 1 beside NumPy 2 imports, but every numpy hand-off fails."""
+    t = report.torch
+    said = " ".join([t.numpy_error or "", *t.import_warnings])
+    if not t.importable or (t.numpy_version is None and not any(w in said for w in NUMPY_ABI)):
+        return None
+    evidence = {"numpy": t.numpy_version, "torch": t.version, "torch.from_numpy": t.numpy_error}
+    if t.numpy_error or any(w in said for w in NUMPY_ABI):
+        return Check(
+            id=CheckId.TORCH_NUMPY,
+            status="fail",
+            summary=f"torch {t.version} was built for NumPy 1 but NumPy {t.numpy_version} is "
+            "installed: torch.from_numpy and every numpy hand-off fail",
+            evidence=evidence,
+            hint='Install a NumPy 1 beside this torch: `python -m pip install "numpy<2"` '
+            f"(or move to a torch built for NumPy 2: {install_command(report)})",
+        )
+    return Check(
+        id=CheckId.TORCH_NUMPY,
+        status="pass",
+        summary=f"torch and NumPy {t.numpy_version} exchange arrays",
+        evidence=evidence,
+    )
+
+
+def check_driver_libs(report: Report) -> Check | None:
+    """Driver libraries on LD_LIBRARY_PATH are loaded before the driver's own copies."""
+    libs = report.variables.ld_library_path_driver_libs
+    if not libs or is_windows(report):
+        return None
+    evidence = {"LD_LIBRARY_PATH holds": libs, "nvml": report.nvml.error or "ok"}
+    broken = (
+        report.nvml.error not in (None, "pynvml-missing")
+        or (bool(report.torch.cuda) and report.torch.cuda_available is False)
+        or any(c.device == "cuda" and not c.ok for c in report.correctness)
+    )
+    if not broken:
+        return Check(
+            id=CheckId.DRIVER_LIBS,
+            status="pass",
+            summary="LD_LIBRARY_PATH holds NVIDIA driver libraries, and they work",
+            evidence=evidence,
+        )
+    return Check(
+        id=CheckId.DRIVER_LIBS,
+        status="fail",
+        summary=f"LD_LIBRARY_PATH puts {libs[0]} ahead of the installed driver's own library",
+        evidence=evidence,
+        hint="A stray copy of a driver library, of another driver version, is loaded instead "
+        "of the driver's: remove its directory from LD_LIBRARY_PATH (try `unset "
+        "LD_LIBRARY_PATH` first, and find where it is set: `grep -n LD_LIBRARY_PATH ~/.bashrc "
+        "~/.profile`), then open a new terminal.",
     )
 
 
@@ -343,20 +432,16 @@ def check_torch_cuda_build(report: Report) -> Check:
         what = "a CPU-only wheel (+cpu)"
     else:
         what = "a CPU-only build (torch.version.cuda is None)"
-    hint = f"`{pip_cuda_install(report)}`"
+    hint = install_command(report)
     conda_cpu = (
         cpuonly or (mutex and mutex.build == "cpu") or (conda_torch and "cpu" in conda_torch.build)
     )
     if conda_cpu:
         what = "a CPU-only conda build (cpuonly / pytorch-mutex cpu)"
-        names = " ".join(
-            n for n in ("pytorch", "cpuonly", "pytorch-mutex") if conda_record(report, n)
-        )
-        hint = (
-            f"`conda remove -y --force {names} && python -m pip install torch "
-            f"--index-url {WHEEL_INDEX}/{wheel_tag(report)}` "
-            "(or stay with conda: `conda install -y -c conda-forge pytorch-gpu`)"
-        )
+        hint = install_command(report, "cpuonly", "pytorch-mutex")
+        build = build_for(report)
+        if build is not None:
+            hint += f" (or stay with conda: `{conda_install(build)}`)"
     return Check(
         id=CheckId.TORCH_CUDA_BUILD,
         status="fail",
@@ -366,11 +451,30 @@ def check_torch_cuda_build(report: Report) -> Check:
     )
 
 
+def same_path(a: str, b: str, report: Report) -> bool:
+    def norm(p: str) -> str:
+        p = p.rstrip("/\\")
+        return p.lower().replace("\\", "/") if is_windows(report) else p
+
+    return norm(a) == norm(b)
+
+
 def check_mixed_torch(report: Report) -> Check | None:
     conda_torch = conda_record(report, "pytorch", "torch")
     pip = pip_torch(report)
     if not conda_torch and not pip:
         return None
+    places = list(dict.fromkeys(p.location for p in pip))
+    if len(places) > 1:
+        return Check(
+            id=CheckId.NO_MIXED_TORCH,
+            status="fail",
+            summary=f"torch is installed {len(places)} times by pip, in {', '.join(places)}; "
+            "only the first on sys.path is imported",
+            evidence={"pip": [f"{p.version} in {p.location}" for p in pip]},
+            hint="Remove the extra copies: run `python -m pip uninstall -y torch torchvision "
+            f"torchaudio` until pip says torch is not installed, then {fresh_install(report)}",
+        )
     evidence = {
         "conda": f"{conda_torch.name} {conda_torch.version} {conda_torch.build}"
         if conda_torch
@@ -381,16 +485,12 @@ def check_mixed_torch(report: Report) -> Check | None:
     imported = version_tuple((report.torch.version or "").split("+")[0])
     differs = bool(conda_torch and imported and version_tuple(conda_torch.version) != imported)
     if conda_torch and (pip or differs):
-        names = " ".join(
-            n for n in ("pytorch", "torchvision", "torchaudio") if conda_record(report, n)
-        )
         return Check(
             id=CheckId.NO_MIXED_TORCH,
             status="fail",
             summary="torch is installed by both conda and pip; they overwrite each other's files",
             evidence=evidence,
-            hint=f"`conda remove -y --force {names} && python -m pip install --force-reinstall "
-            f"torch --index-url {WHEEL_INDEX}/{wheel_tag(report)}`",
+            hint=install_command(report),
         )
     source = "conda" if conda_torch else "pip"
     return Check(
@@ -432,8 +532,7 @@ def check_torch_in_env(report: Report) -> Check | None:
         status="fail",
         summary=f"torch is imported from outside the active env ({origin})",
         evidence=evidence,
-        hint=f"{fix}: `python -m pip install torch --index-url "
-        f"{WHEEL_INDEX}/{wheel_tag(report)}` with the env active.",
+        hint=f"{fix}: {fresh_install(report)} with the env active.",
     )
 
 
@@ -565,14 +664,14 @@ def check_driver_new_enough(report: Report) -> Check:
             summary="no driver version or no CUDA build to compare",
             evidence={"driver": driver, "torch.version.cuda": report.torch.cuda},
         )
-    if major not in MIN_DRIVER:
+    needed = min_driver(major, windows_driver(report))
+    if needed is None:
         return Check(
             id=CheckId.DRIVER_NEW_ENOUGH,
             status="warn",
             summary=f"no driver table for CUDA {report.torch.cuda}",
             evidence={"driver": driver, "torch.version.cuda": report.torch.cuda},
         )
-    needed = MIN_DRIVER[major][1 if windows_driver(report) else 0]
     evidence = {
         "driver": driver,
         "torch.version.cuda": report.torch.cuda,
@@ -610,21 +709,29 @@ def check_driver_new_enough(report: Report) -> Check:
 
 def driver_update_hint(report: Report, needed: str | None) -> str:
     major = cuda_major(report)
-    if needed is None and major in MIN_DRIVER:
-        needed = MIN_DRIVER[major][1 if windows_driver(report) else 0]
+    if needed is None and major is not None:
+        needed = min_driver(major, windows_driver(report))
+    oldest = min((version_tuple(f"{a}.{b}") for _, a, b in capabilities(report)), default=None)
+    branch = last_branch(*oldest[:2]) if oldest else None
+    if branch is not None:
+        # No update exists: NVIDIA's driver line for this GPU ended with its last branch.
+        return (
+            f"R{branch.branch} is the last driver branch for {branch.architecture} GPUs, and it "
+            f"runs CUDA {branch.newest_cuda} at most: no driver update or current PyTorch "
+            "build runs on this GPU. " + GPU_OPTIONS
+        )
     parts = ["Update the NVIDIA driver"]
     if report.host.wsl:
         parts.append("on Windows (not inside WSL)")
     if needed:
         parts.append(f"to ≥ {needed}")
     hint = " ".join(parts) + ", then reboot."
-    tag = driver_runs_tag(report)
-    # Only a wheel for an older CUDA than torch's own is an alternative to the update.
-    if tag and major is not None and version_tuple(tag)[0] // 10 < major:
-        cuda = {"cu118": "11.8", "cu126": "12.6", "cu128": "12.8"}[tag]
+    build = build_for(report)
+    # Only a build for an older CUDA than torch's own is an alternative to the update.
+    if build and major is not None and version_tuple(build.cuda)[0] < major:
         hint += (
-            f" Or install a torch built for CUDA {cuda}, which this driver runs: "
-            f"`{reinstall_torch(report, tag)}`"
+            f" Or install a torch built for CUDA {build.cuda}, which this driver runs: "
+            + install_command(report)
         )
     return hint
 
@@ -688,7 +795,11 @@ def check_gpu_visible(report: Report, earlier: dict[CheckId, Check]) -> Check:
         "Read torch's warning in the evidence; reboot after driver changes, and check "
         '`nvidia-smi` and `python -c "import torch; torch.cuda.init()"`.'
     )
-    if "unknown error" in warnings_text(report) and not report.host.wsl:
+    if (
+        "unknown error" in warnings_text(report)
+        and report.host.system == "Linux"
+        and not report.host.wsl
+    ):
         hint = (
             "CUDA's 'unknown error' usually follows a suspend: reboot, or reload the UVM "
             "module: `sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm`."
@@ -736,15 +847,13 @@ def check_arch_supported(report: Report) -> Check:
 
 
 def arch_install_hint(report: Report, major: int, minor: int) -> str:
-    if (major, minor) < MIN_CAPABILITY:
-        return TOO_OLD_GPU_HINT.format(sm=f"sm_{major}{minor}")
-    newest = max(
-        (version_tuple(x)[0] for x in report.torch.arch_list if version_tuple(x)), default=0
-    )
-    tag = "cu128" if major * 10 + minor > newest else "cu118"
-    return (
-        f"Install a torch build that includes sm_{major}{minor}: `{reinstall_torch(report, tag)}`"
-    )
+    sm = f"sm_{major}{minor}"
+    if newest_torch_for(major, minor) is None:
+        return (
+            f"This GPU ({sm}) is older than every released PyTorch build supports: no "
+            "install fixes that. " + GPU_OPTIONS
+        )
+    return f"Install a torch build that includes {sm}: {install_command(report)}"
 
 
 def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
@@ -779,7 +888,7 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
         hint = arch.hint or (
             arch_install_hint(report, devices[0][1], devices[0][2])
             if devices
-            else f"`{pip_cuda_install(report)}`"
+            else install_command(report)
         )
         return Check(
             id=CheckId.CUDA_TENSOR_OP,
@@ -806,7 +915,31 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
             hint="Check `nvidia-smi` for the compute mode and other processes; "
             "`sudo nvidia-smi -c 0` restores the default mode.",
         )
-    what = first.error or f"a relative error of {first.rel_err:.1e}"
+    alloc = {
+        k: v for k, v in report.variables.values.items() if k.endswith(("ALLOC_CONF", "_ALLOCATOR"))
+    }
+    if first.error and (alloc or "CachingAllocator" in error or "ALLOC_CONF" in error):
+        names = ", ".join(alloc) or "PYTORCH_CUDA_ALLOC_CONF"
+        return Check(
+            id=CheckId.CUDA_TENSOR_OP,
+            status="fail",
+            summary=f"torch's CUDA allocator rejects its settings ({names}): {first.error}",
+            evidence={**evidence, **alloc},
+            hint=" and ".join(unset_command(report, n) for n in alloc or [names])
+            + "; if the conda env sets it: `conda env config vars unset "
+            + (next(iter(alloc), names))
+            + "`, then re-activate the env.",
+        )
+    if first.error:
+        return Check(
+            id=CheckId.CUDA_TENSOR_OP,
+            status="fail",
+            summary=f"a {first.dtype} matmul on the GPU failed: {first.error}",
+            evidence=evidence,
+            hint="Read the error above; reboot after a driver change and run the check "
+            "again. If it stays, copy the report to the course staff.",
+        )
+    what = f"a relative error of {first.rel_err:.1e}"
     return Check(
         id=CheckId.CUDA_TENSOR_OP,
         status="fail",
@@ -906,6 +1039,7 @@ def check_wsl(report: Report) -> Check | None:
 
 
 def judge(report: Report) -> Verdict:
+    """Every check, in root-cause order; the first failure whose parents pass is next."""
     checks: dict[CheckId, Check] = {}
 
     def add(check: Check | None) -> None:
@@ -913,36 +1047,45 @@ def judge(report: Report) -> Verdict:
             checks[check.id] = check
 
     add(check_platform(report))
+    add(check_gpu_present(report))
+    add(check_wsl(report))
+    add(check_driver_libs(report))
+    add(check_driver_present(report))
+    add(check_driver_new_enough(report))
     add(check_conda_env(report))
-    add(check_torch_importable(report))
-    gpu_possible = checks[CheckId.PLATFORM].status == "pass"
-    if not gpu_possible:
-        why = "macOS has no CUDA" if report.host.system == "Darwin" else "see platform"
-        add(Check(id=CheckId.TORCH_CUDA_BUILD, status="skip", summary=why))
-    elif not report.torch.importable:
-        add(Check(id=CheckId.TORCH_CUDA_BUILD, status="skip", summary="see torch-importable"))
-    else:
-        add(check_torch_cuda_build(report))
     add(check_mixed_torch(report))  # package facts: judged even when the import fails
+    add(check_torch_importable(report))
     add(check_torch_in_env(report))
-    if gpu_possible:
-        add(check_wsl(report))
-        add(check_driver_present(report))
-        add(check_driver_new_enough(report))
-        add(check_gpu_visible(report, checks))
-        add(check_arch_supported(report))
-        add(check_cuda_tensor_op(report, checks[CheckId.ARCH_SUPPORTED]))
-        add(check_gpu_beats_cpu(report))
-        add(check_system_nvcc(report))
+    add(check_torch_numpy(report))
+    if report.torch.importable:
+        add(check_torch_cuda_build(report))
     else:
-        for check_id in (CheckId.DRIVER_PRESENT, CheckId.GPU_VISIBLE, CheckId.CUDA_TENSOR_OP):
-            add(Check(id=check_id, status="skip", summary=checks[CheckId.PLATFORM].summary))
-    met = (
-        all(c.status != "fail" for c in checks.values())
-        and all(checks[i].status in ("pass", "warn") for i in REQUIRED if i in checks)
-        and all(i in checks for i in REQUIRED)
+        add(Check(id=CheckId.TORCH_CUDA_BUILD, status="skip", summary="see torch-importable"))
+    add(check_gpu_visible(report, checks))
+    add(check_arch_supported(report))
+    add(check_cuda_tensor_op(report, checks[CheckId.ARCH_SUPPORTED]))
+    add(check_gpu_beats_cpu(report))
+    add(check_system_nvcc(report))
+    ordered = order(list(checks.values()))
+    judged = {c.id: c for c in ordered}
+    met = all(c.status != "fail" for c in ordered) and all(
+        i in judged and judged[i].status in PASSING for i in REQUIRED
     )
-    return Verdict(objective_met=met, checks=list(checks.values()))
+    step = None if met else next_step(ordered)
+    return Verdict(
+        objective_met=met,
+        checks=ordered,
+        next_step=step,
+        summary=verdict_summary(met, judged.get(step) if step else None),
+    )
+
+
+def verdict_summary(met: bool, step: Check | None) -> str:
+    if met:
+        return "the conda env runs PyTorch on the GPU"
+    if step is None:
+        return "the objective is not met, but no check names a cause"
+    return step.summary
 
 
 # ---------------------------------------------------------------- implausibilities

@@ -21,6 +21,9 @@ class CheckId(_StrEnum):
     """One check of the verdict; reports and the dashboard name checks by these values."""
 
     PLATFORM = "platform"
+    GPU_PRESENT = "gpu-present"
+    DRIVER_LIBS = "driver-libs"
+    TORCH_NUMPY = "torch-numpy"
     CONDA_ENV = "conda-env"
     TORCH_IMPORTABLE = "torch-importable"
     TORCH_CUDA_BUILD = "torch-cuda-build"

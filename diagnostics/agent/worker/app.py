@@ -7,6 +7,7 @@ Celery time limits; the subprocess timeout is the hard limit that fires.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import platform
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 from celery import Celery
 
 from diagnostics.agent import __version__
+from diagnostics.agent.probe.environment import collect_env
 from diagnostics.agent.worker import poster, runner
 from diagnostics.agent.worker.client import ApiClient, TransientError, with_backoff
 from diagnostics.agent.worker.protocol import RUN_TASK
@@ -122,6 +124,7 @@ def heartbeat_loop(
     stop: threading.Event,
 ):
     """Say we are alive, and resend anything left in the spool, until stopped."""
+    where = environment_info()
     while not stop.is_set():
         try:
             client.heartbeat(
@@ -130,6 +133,7 @@ def heartbeat_loop(
                     "python": platform.python_version(),
                     "platform": platform.platform()[:200],
                     "state": settings.state["state"],
+                    **where,
                 }
             )
             if spool.pending() and settings.state["state"] != "running":
@@ -137,6 +141,21 @@ def heartbeat_loop(
         except Exception as exc:  # noqa: BLE001 - the heartbeat thread must outlive any error
             log.warning("heartbeat failed: %s", exc)
         stop.wait(interval)
+
+
+def environment_info() -> dict:
+    """Which env the worker runs in and which torch it holds (without importing it):
+    the set-up checklist ticks its steps from this before any check has run."""
+    env = collect_env()
+    try:
+        torch = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        torch = ""
+    return {
+        "env_kind": env.kind,
+        "env_name": env.conda_env_name or "",
+        "torch": torch[:50],
+    }
 
 
 def start(settings: WorkerSettings) -> int:

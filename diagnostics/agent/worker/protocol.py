@@ -41,3 +41,8 @@ class Heartbeat(BaseModel):
     python: str = Field(default="", max_length=50)
     platform: str = Field(default="", max_length=200)
     state: Literal["idle", "running", "starting"] = "idle"
+    # Where the worker runs, for the set-up checklist: conda, venv or none; the
+    # conda env's name ("base" for the root install); torch's version, "" if absent.
+    env_kind: Literal["conda", "venv", "none", "unknown"] = "unknown"
+    env_name: str = Field(default="", max_length=100)
+    torch: str = Field(default="", max_length=50)

@@ -57,7 +57,8 @@ def run_check(
             "crashed", stub_report("probe-crashed", detail), detail, time.monotonic() - started
         )
     seconds = time.monotonic() - started
-    report = _parse(done.stdout) if done.returncode in (0, 1) else None
+    # 0 met, 1 not met, 3 the check failed but still printed its report (see cli.py).
+    report = _parse(done.stdout) if done.returncode in (0, 1, 3) else None
     if report is None:
         detail = f"the check exited with code {done.returncode}\n{_tail(done.stderr)}".strip()
         return Outcome("crashed", stub_report("probe-crashed", detail), detail, seconds)

@@ -25,6 +25,12 @@ def report(command: BaseCommand, summary: CourseSummary) -> None:
             command.stderr.write(command.style.ERROR(line))
         else:
             command.stdout.write(line)
+    verb = "would archive" if summary.dry_run else "archived"
+    for module in summary.archived_modules:
+        command.stdout.write(
+            f"{verb:<13} {module.source_path}: not in the course "
+            f"({module.students} student(s) with progress, kept)"
+        )
     counts = ", ".join(
         f"{status} {summary.count(status)}"
         for status in ("imported", "updated", "skipped", "failed")

@@ -3,7 +3,6 @@ a real worker runs the quick check on this CPU machine, and the verdict appears 
 place; then a recorded H100 report posted through the API ticks the objective."""
 
 import json
-import time
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,29 +43,28 @@ def test_a_click_shows_needs_work_then_a_gpu_report_verifies_without_a_reload(
     wait_online(student, worker)
     login(page, client, student, live_server)
     page.goto(f"{live_server.url}/modules/{module.slug}/")
-    row = page.locator(f"#objective-{module.objectives.get(verifier='gpu-env').pk}")
+    objective = module.objectives.get(verifier="gpu-env")
+    row = page.locator(f"#objective-{objective.pk}")
     page.evaluate("window.__noReload = true")
 
     row.get_by_role("button", name="Run GPU check").click()
-    verdict = row.locator("#gpu-verdict")
+    verdict = row.locator(f"#gpu-verdict-objective-{objective.pk}")
     verdict.wait_for(timeout=90_000)
-    text = verdict.inner_text()
-    assert "needs work: torch 2.13.0+cpu is a CPU-only" in text, worker.output()
-    assert (
-        "Fix: `python -m pip uninstall -y torch && python -m pip install torch --index-url" in text
-    )
+    stored = Report.objects.get()
+    assert verdict.get_attribute("data-met") == "no", worker.output()
+    first = row.locator(".next-step--next")
+    assert first.get_attribute("data-check") == stored.verdict["next_step"]
+    assert stored.next_step["summary"] in first.inner_text()
     assert "Needs work" in row.locator(".status").inner_text()
     assert page.evaluate("window.__noReload") is True
 
     report = json.loads(H100.read_text())
     # Recorded long ago; probed "now" so it is the newest evidence, as a fresh run would be.
     report["created_at"] = datetime.now(timezone.utc).isoformat()
-    started = time.monotonic()
     answer = post_report(live_server, token, report)
     assert answer["objective_met"] is True
-    row.locator(".badge--verified", has_text="Verified by evidence").wait_for(timeout=5_000)
-    latency = time.monotonic() - started
-    assert latency < 2.5, f"the tick took {latency:.2f} s"
+    # The idle panel polls every 10 s: the tick arrives with its next poll, no reload.
+    row.locator(".badge--verified", has_text="Verified by evidence").wait_for(timeout=15_000)
     assert page.evaluate("window.__noReload") is True
 
     # The report page says what changed since the CPU-only report.
@@ -82,15 +80,18 @@ def test_the_gpu_page_shows_the_token_once_and_the_worker_going_online(
 ):
     login(page, client, student, live_server)
     page.goto(f"{live_server.url}/gpu/")
-    page.get_by_role("button", name="Create a worker token").click()
-    raw = page.locator("#new-token").inner_text().strip()
+    page.get_by_role("button", name="Create my worker token").click()
+    start = page.locator("#start-command").inner_text().strip()
+    raw = start.rsplit(" ", 1)[1]
     assert raw.startswith("trw_")
-    start = page.locator("#start-command").inner_text()
     assert f"python -m diagnostics worker --server {live_server.url} --token {raw}" == start
     assert page.locator("#worker-offline").is_visible()
+    page.locator(".token-once .copy-button").first.click()  # so the page may be left
     worker = start_worker(raw)
     page.locator(".worker-online").wait_for(timeout=60_000)
+    assert page.locator("#start-command").inner_text().strip() == start  # kept through polls
     page.reload()
-    assert page.locator("#new-token").count() == 0  # shown once
+    assert page.locator("#start-command").count() == 0  # shown once
+    assert raw not in page.content() and "YOUR_TOKEN" not in page.content()
     assert worker.proc.poll() is None
-    wait_for(lambda: "Your worker is online" in page.content(), 5, "online")
+    wait_for(lambda: "Worker online" in page.content(), 5, "online")

@@ -1,6 +1,7 @@
 """The student's GPU page, the panel's poll, the report page and the worker wheel."""
 
 import hashlib
+import html
 import io
 import json
 import os
@@ -13,7 +14,9 @@ import pytest
 from django.utils import timezone
 
 from diagnostics import packaging, services
+from diagnostics.agent.report import Report as AgentReport
 from diagnostics.models import CheckRun, WorkerToken
+from diagnostics.tasks import sweep_stale_runs
 from tests.diagnostics.pipeline.helpers import fixture_dict, post_json, report_dict, submission
 
 pytestmark = pytest.mark.django_db
@@ -52,11 +55,12 @@ def test_revoking_leaves_no_active_token(student_client, student):
 
 def test_the_page_shows_the_exact_install_and_start_commands(student_client, student):
     response = student_client.post("/gpu/token", {"action": "create"}, follow=True)
-    page = response.content.decode()
+    page = html.unescape(response.content.decode())
     raw = response.context["new_token"]
     wheel = f"http://testserver/worker/{packaging.wheel_filename()}"
     assert f'python -m pip install "{wheel}"' in page
     assert f"python -m diagnostics worker --server http://testserver --token {raw}" in page
+    assert f"python -m diagnostics check --post http://testserver --token {raw}" in page
 
 
 def test_the_panel_answers_204_while_nothing_changed_and_the_page_when_it_did(
@@ -71,8 +75,8 @@ def test_the_panel_answers_204_while_nothing_changed_and_the_page_when_it_did(
         student=student, state="failed", reason="timeout", deadline=timezone.now()
     )
     poll = student_client.get("/gpu/panel", {"v": version}, HTTP_HX_REQUEST="true")
-    assert poll.status_code == 286  # HttpResponseStopPolling: this run is over
-    assert "ran past its time limit" in poll.content.decode()
+    assert poll.status_code == 302 and poll["Location"] == "/gpu/"  # htmx picks the panel
+    assert "ran past its time limit" in student_client.get(poll["Location"]).content.decode()
     moved = student_client.get(
         "/gpu/panel", {"v": version, "next": "/modules/x/"}, HTTP_HX_REQUEST="true"
     )
@@ -82,11 +86,18 @@ def test_the_panel_answers_204_while_nothing_changed_and_the_page_when_it_did(
     assert run.pk
 
 
-def test_the_panel_fails_runs_past_their_deadline(student_client, student):
+def test_a_run_past_its_deadline_shows_as_over_but_only_beats_sweep_records_it(
+    student_client, student
+):
     run = CheckRun.objects.create(
         student=student, state="queued", deadline=timezone.now() - timedelta(seconds=1)
     )
+    page = student_client.get("/gpu/").content.decode()
     student_client.get("/gpu/panel", HTTP_HX_REQUEST="true")
+    assert "did not finish in time" in page and "no worker picked it up" in page
+    run.refresh_from_db()
+    assert run.state == "queued"  # a GET never writes
+    assert sweep_stale_runs() == 1
     run.refresh_from_db()
     assert (run.state, run.reason) == ("expired", "no_worker")
 
@@ -111,10 +122,40 @@ def test_the_report_page_shows_checks_facts_bench_and_what_changed(
     page = student_client.get(f"/gpu/reports/{h100['report_id']}")
     assert page.status_code == 200
     text = page.content.decode()
+    assert "Verified: PyTorch runs on your GPU" in text
     assert "torch is now a CUDA" in text
     assert "NVIDIA H100" in text
-    assert "% of peak" in text or "%" in text
-    assert "verified" in text
+    assert '<meter min="0" max="100" value="76"' in text and "75.9 % of peak" in text
+    assert '<table class="facts">' in text
+
+
+def test_the_report_page_and_the_panel_show_the_verdicts_next_step(
+    client, student_client, student, token
+):
+    from diagnostics.agent.verdict import judge
+    from diagnostics.models import Report
+
+    # A venv on a machine whose driver is missing: the driver comes first, the venv after.
+    h100 = fixture_dict("h100_ok")
+    h100["report_id"] = "5a2b3c4d-0000-4000-8000-000000000013"
+    h100["env"] = {**h100["env"], "kind": "venv", "conda_env_name": None}
+    h100["nvml"] = {"available": False, "error": "NVMLError_LibraryNotFound", "devices": []}
+    h100["torch"] = {**h100["torch"], "cuda_available": False, "device_count": 0, "devices": []}
+    h100["correctness"], h100["bench"] = [], None
+    post_json(client, "/reports", submission(h100), token)
+    stored = Report.objects.get(report_id=h100["report_id"])
+    assert stored.verdict["next_step"] == "driver-present"
+    expected = judge(AgentReport.model_validate(h100)).next_check()
+    page = html.unescape(student_client.get(f"/gpu/reports/{h100['report_id']}").content.decode())
+    headline = page[page.index('id="verdict"') : page.index('id="checks-heading"')]
+    assert f"Needs work: {expected.summary}" in headline and "Do this next:" in headline
+    failed = page[page.index('id="checks-heading"') :]
+    assert failed.index(expected.summary) < failed.index("a venv is active")
+    assert "Not checked because NVIDIA driver failed: " + expected.summary in page
+    panel = student_client.get("/gpu/").content.decode()
+    first = panel[panel.index("next-step--next") :]
+    assert 'data-check="driver-present"' in first[:200]
+    assert panel.index("Do this next:") < panel.index(expected.summary) < panel.index("a venv is")
 
 
 def test_another_students_report_is_404(client, student_client, other_token):

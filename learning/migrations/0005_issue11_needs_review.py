@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learning', '0003_issue9_verifier_choices'),
+        ('learning', '0004_issue12_workspace'),
     ]
 
     operations = [
