@@ -162,3 +162,21 @@ def test_past_the_daily_quota_a_report_is_a_429_with_a_message(
     response = post_json(client, "/reports", submission(report_dict(report_id=new_uuid())), token)
     assert response.status_code == 201
     assert Report.objects.filter(student=student).count() == 3
+
+
+# --- Findings of perf/api_fuzz.py, fixed ------------------------------------------
+
+
+def test_a_failed_gpu_matmul_with_no_error_and_no_rel_err_is_judged_not_a_500(
+    client, student, token, module
+):
+    """perf/api_fuzz.py --seed 3247868491: the verdict formatted rel_err None."""
+    report = passing()
+    report["correctness"] = [
+        {"device": "cuda", "dtype": "fp32", "threshold": 1e-4, "ok": False, "rel_err": None}
+    ]
+    response = post_json(client, "/reports", submission(report), token)
+    assert response.status_code == 201, response.content
+    failing = [c for c in response.json()["verdict"]["checks"] if c["status"] == "fail"]
+    assert any("no relative error recorded" in c["summary"] for c in failing)
+    assert gpu_progress(student).evidence == ObjectiveProgress.Evidence.NEEDS_WORK
