@@ -42,8 +42,9 @@ def _bench(results, name: str) -> dict | None:
     return None
 
 
-def report_summary(facts: dict | None, verdict: dict | None) -> dict:
-    """The dashboard's view of one report, as a small JSON-able dict."""
+def report_summary(facts: dict | None, verdict: dict | None, *, needs_review: bool = False) -> dict:
+    """The dashboard's view of one report, as a small JSON-able dict. needs_review: the
+    checks pass but the report is flagged (implausible or copied), so it does not verify."""
     facts, verdict = facts or {}, verdict or {}
     nvml = facts.get("nvml") if isinstance(facts.get("nvml"), dict) else {}
     torch = facts.get("torch") if isinstance(facts.get("torch"), dict) else {}
@@ -61,6 +62,7 @@ def report_summary(facts: dict | None, verdict: dict | None) -> dict:
         "build": torch_build({"torch": torch}),
         "bf16": _bench(results, "matmul-bf16"),
         "fp32": _bench(results, "matmul-fp32"),
+        "needs_review": needs_review,
         "failing": [
             {
                 "id": c.get("id", "?"),
