@@ -9,6 +9,7 @@ not a surprise in production. Secrets may come from NAME_FILE instead of NAME.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -203,6 +204,7 @@ INSTALLED_APPS = [
     "template_partials",
     "learning",
     "diagnostics",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +218,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into learning.auth.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -247,13 +251,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Failed log-ins allowed per user name and client address, per window (seconds).
+# Log-in throttling by django-axes (learning/auth.py): failed log-ins allowed per
+# user name and client address, per window (seconds), and per address alone: high
+# enough for a class behind one campus NAT, low enough to slow spraying names.
 LOGIN_THROTTLE_ATTEMPTS = env_int("LOGIN_THROTTLE_ATTEMPTS", 5)
+LOGIN_THROTTLE_ADDRESS_ATTEMPTS = env_int("LOGIN_THROTTLE_ADDRESS_ATTEMPTS", 300)
 LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "learning.auth.AddressCeilingHandler"
+AXES_FAILURE_LIMIT = LOGIN_THROTTLE_ATTEMPTS
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_THROTTLE_WINDOW)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "learning.services.accounts.client_address"
+AXES_LOCKOUT_CALLABLE = "learning.auth.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a reset would clear the address's count too
+AXES_VERBOSE = False
+# Lockouts are reset with `manage.py axes_reset` (or axes_reset_ip, axes_reset_username).
+AXES_ENABLE_ADMIN = False
 # Wrong invite codes allowed per client address, per window (seconds), at signup and join.
 INVITE_THROTTLE_ATTEMPTS = env_int("INVITE_THROTTLE_ATTEMPTS", 10)
 INVITE_THROTTLE_WINDOW = env_int("INVITE_THROTTLE_WINDOW", 900)
-AUTHENTICATION_BACKENDS = ["learning.auth.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "learning:my_modules"  # instructors: learning.auth.LoginView
 LOGOUT_REDIRECT_URL = "login"
@@ -418,6 +438,12 @@ DIAGNOSTICS_RUN_GRACE = env_int("DIAGNOSTICS_RUN_GRACE", 60)
 DIAGNOSTICS_HEARTBEAT_INTERVAL = env_int("DIAGNOSTICS_HEARTBEAT_INTERVAL", 15)
 # Requests per minute and token on the worker API.
 DIAGNOSTICS_RATE_LIMIT = env_int("DIAGNOSTICS_RATE_LIMIT", 30)
+# Reports per student in any 24 hours; past it the API answers 429 and the worker
+# keeps the report in its spool. A report is one click, so 200 is far above real use.
+DIAGNOSTICS_DAILY_REPORT_QUOTA = env_int("DIAGNOSTICS_DAILY_REPORT_QUOTA", 200)
+# Retention: each student's newest N raw bodies are kept, and any report that is
+# evidence; older ones are reduced to their summary, hourly by beat.
+DIAGNOSTICS_KEEP_RAW_REPORTS = env_int("DIAGNOSTICS_KEEP_RAW_REPORTS", 20)
 CELERY_BEAT_SCHEDULE = {
     "diagnostics-sweep-stale-runs": {"task": "diagnostics.sweep_stale_runs", "schedule": 30.0},
     # Closes broker connections of revoked tokens that got back in while RabbitMQ's
@@ -426,6 +452,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "diagnostics.close_revoked_connections",
         "schedule": 15.0,
     },
+    "diagnostics-prune-reports": {"task": "diagnostics.prune_reports", "schedule": 3600.0},
 }
 
 LOGGING = {

@@ -9,3 +9,5 @@ urlpatterns = [
 ]
 
 handler404 = "diagnostics.api.not_found"
+handler400 = "diagnostics.api.bad_request"
+handler500 = "diagnostics.api.server_error"

@@ -9,13 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from pydantic import ValidationError
@@ -53,9 +57,7 @@ def worker_api(view: Callable) -> Callable:
         key = f"api:{token.token_hash[:24]}" if token else f"anon:{request.META.get('REMOTE_ADDR')}"
         retry_after = _rate_limited(key)
         if retry_after:
-            response = _error(429, "too many requests", retry_after=retry_after)
-            response["Retry-After"] = str(retry_after)
-            return response
+            return _too_many("too many requests", retry_after=retry_after)
         if token is None:
             if scheme.lower() != "bearer" or not raw.strip():
                 return _error(401, "missing token: send 'Authorization: Bearer <token>'")
@@ -93,8 +95,13 @@ def _read_json(request: HttpRequest) -> tuple[bytes, object] | JsonResponse:
     if len(body) > MAX_BODY_BYTES:
         return _error(413, f"body over {MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # json.loads would guess UTF-16 or UTF-32 from bytes; the protocol says UTF-8.
+        return _error(400, "the body must be UTF-8", detail=str(exc)[:300])
+    try:
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except ValueError as exc:
         return _error(400, "malformed JSON", detail=str(exc)[:300])
     except RecursionError:  # e.g. [[[[...]]]] thousands deep; no report nests like that
         return _error(400, "malformed JSON", detail="nested too deeply")
@@ -112,6 +119,18 @@ def _has_nul(value) -> bool:
     if isinstance(value, list):
         return any(_has_nul(v) for v in value)
     return False
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A key given twice is an error: a reader picking the last one is a forger's trick."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return data
 
 
 def _reject_constant(name: str) -> float:
@@ -136,6 +155,8 @@ def reports(request: HttpRequest, token: WorkerToken) -> JsonResponse:
         return _error(400, "the body must be a JSON object")
     try:
         run = _run_of(data, token)
+    except RunIdInvalid as exc:
+        return _error(400, str(exc), errors=[{"field": "run_id", "message": str(exc)}])
     except RunNotFound:
         return _error(404, "no such run for this token")
     version = (
@@ -146,33 +167,51 @@ def reports(request: HttpRequest, token: WorkerToken) -> JsonResponse:
     if version is not None and version not in SUPPORTED_SCHEMA_VERSIONS:
         readable = ", ".join(SUPPORTED_SCHEMA_VERSIONS)
         message = f"unknown schema_version {version!r}; this server reads {readable}"
-        _reject_run(run, message)
-        return _error(400, message, errors=[{"field": "report.schema_version", "message": message}])
+        return _reject(run, message, field="report.schema_version")
     try:
         submission = Submission.model_validate(data)
     except ValidationError as exc:
         errors = _validation_errors(exc)
         _reject_run(run, "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]))
         return _error(400, "invalid report", errors=errors)
-    return _store(body=body, submission=submission, run=run, token=token)
+    received_at = timezone.now()
+    try:
+        skew = services.clock_skew(created_at=submission.report.created_at, received_at=received_at)
+    except services.ClockTooFarOff as exc:
+        return _reject(run, str(exc), field="report.created_at")
+    return _store(
+        body=body, submission=submission, run=run, token=token, received_at=received_at, skew=skew
+    )
 
 
 class RunNotFound(Exception):
     """The body names a run that is not this token's student's."""
 
 
+class RunIdInvalid(ValueError):
+    """run_id is not an integer: "1", 1.0 or true would silently detach the report."""
+
+
 def _run_of(data: dict, token: WorkerToken) -> CheckRun | None:
     """The student's run named in the body, or None when it names none (an ad-hoc check).
 
-    Raises RunNotFound for a run that does not exist or is someone else's.
+    Raises RunIdInvalid for a run_id that is no integer, RunNotFound for a run
+    that does not exist or is someone else's.
     """
     run_id = data.get("run_id")
-    if run_id is None or not isinstance(run_id, int) or isinstance(run_id, bool):
+    if run_id is None:
         return None
+    if type(run_id) is not int:
+        raise RunIdInvalid(f"run_id must be an integer or null, not {type(run_id).__name__}")
     run = selectors.run_for_student(run_id=run_id, student=token.student)
     if run is None:
         raise RunNotFound(run_id)
     return run
+
+
+def _reject(run: CheckRun | None, message: str, *, field: str) -> JsonResponse:
+    _reject_run(run, message)
+    return _error(400, message, errors=[{"field": field, "message": message}])
 
 
 def _reject_run(run: CheckRun | None, message: str) -> None:
@@ -183,14 +222,22 @@ def _reject_run(run: CheckRun | None, message: str) -> None:
 
 
 def _store(
-    *, body: bytes, submission: Submission, run: CheckRun | None, token: WorkerToken
+    *,
+    body: bytes,
+    submission: Submission,
+    run: CheckRun | None,
+    token: WorkerToken,
+    received_at: datetime,
+    skew: int,
 ) -> JsonResponse:
     data = services.ReportInput(
         report_id=str(submission.report.report_id),
-        raw_body=body.decode("utf-8"),
+        raw_body=body,
         body_sha256=hashlib.sha256(body).hexdigest(),
         schema_version=submission.report.schema_version,
         probed_at=submission.report.created_at,
+        received_at=received_at,
+        clock_skew_s=skew,
         facts=submission.report.model_dump(mode="json"),
         run=run,
         outcome=submission.outcome,
@@ -200,7 +247,15 @@ def _store(
         report, created = services.report_receive(token=token, data=data, report=submission.report)
     except services.ReportConflict as exc:
         return _error(409, str(exc))
+    except services.ReportQuotaExceeded as exc:
+        return _too_many(str(exc), retry_after=exc.retry_after)
     return JsonResponse(report.response, status=201 if created else 200)
+
+
+def _too_many(message: str, *, retry_after: int) -> JsonResponse:
+    response = _error(429, message, retry_after=retry_after)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_POST
@@ -261,3 +316,43 @@ def not_found(request: HttpRequest, exception: Exception | None = None):
     from django.views import defaults
 
     return defaults.page_not_found(request, exception)
+
+
+# While the database restarts or is unreachable: long enough for PostgreSQL to
+# come back, short enough that a worker's spooled report is not held for long.
+DATABASE_RETRY_AFTER = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The site's 500: JSON under /api/, and 503 with Retry-After when the database
+    is down (an outage passes; a worker keeps its report and tries again)."""
+    exc = sys.exc_info()[1]
+    outage = isinstance(exc, (OperationalError, InterfaceError))
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        if outage:
+            response = _error(
+                503,
+                "the database is unavailable; try again later",
+                retry_after=DATABASE_RETRY_AFTER,
+            )
+        else:
+            response = _error(500, "internal server error; the operators have the details")
+    else:
+        from django.views import defaults
+
+        response = defaults.server_error(request)
+        if outage:
+            response.status_code = 503
+    if outage:
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The site's 400 (a disallowed Host, a suspicious request): JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return _error(400, "bad request")
+    from django.views import defaults
+
+    return defaults.bad_request(request, exception or Exception("bad request"))

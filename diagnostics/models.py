@@ -1,9 +1,16 @@
 """Server-side records of the worker pipeline: tokens, runs and reports."""
 
+import json
+import zlib
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
+from pydantic import ValidationError
+
+from diagnostics.agent.report import Report as ProbeReport
 
 
 class WorkerToken(models.Model):
@@ -116,12 +123,23 @@ class Report(models.Model):
     token = models.ForeignKey(
         WorkerToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
     )
-    received_at = models.DateTimeField(auto_now_add=True)
-    raw_body = models.TextField(help_text="The request body exactly as received.")
+    # The server's clock is the authority: evidence is ordered by this, never by probed_at.
+    received_at = models.DateTimeField(default=timezone.now)
+    # The request body exactly as received, zlib-compressed; None once retention
+    # has reduced an old report to its summary (pruned_at says when).
+    raw_gz = models.BinaryField(null=True, blank=True)
+    pruned_at = models.DateTimeField(null=True, blank=True)
     body_sha256 = models.CharField(max_length=64)
     schema_version = models.CharField(max_length=20)
-    probed_at = models.DateTimeField(help_text="When the probe ran (the report's created_at).")
-    facts = models.JSONField(help_text="The validated report.")
+    probed_at = models.DateTimeField(
+        help_text="When the probe ran by the student's clock (the report's created_at)."
+    )
+    # probed_at minus received_at, in seconds: a student's clock that is off.
+    clock_skew_s = models.IntegerField(default=0)
+    # The first GPU's UUID (as the report gives it, hashed again) and the benchmark
+    # medians, hashed: the same value from two students marks a copied report.
+    gpu_uuid_hash = models.CharField(max_length=64, blank=True)
+    bench_hash = models.CharField(max_length=64, blank=True)
     verdict = models.JSONField(
         help_text="The server's own judgement; a worker's verdict is ignored."
     )
@@ -130,8 +148,6 @@ class Report(models.Model):
     flags = models.JSONField(default=list, blank=True)
     # What the worker said about the run itself: completed, crashed or timed out.
     outcome = models.CharField(max_length=12, default="completed")
-    # The API response, returned as stored when the same report is posted again.
-    response = models.JSONField(default=dict)
     # The few facts a class dashboard shows (diagnostics.summary.report_summary),
     # written when the report is stored so a class of 1,000 reads a few hundred
     # bytes per student instead of the full facts and verdict.
@@ -140,8 +156,12 @@ class Report(models.Model):
     class Meta:
         ordering = ["-received_at"]
         indexes = [
-            # The newest evidence per student: looked up on every report stored.
-            models.Index(fields=["student", "probed_at"]),
+            # A student's reports in the last day: the daily quota, on every report stored.
+            models.Index(fields=["student", "received_at"], name="report_student_received_idx"),
+            # Another student's report with this GPU or these figures: two range scans
+            # either side of the student's own rows, however many those are.
+            models.Index(fields=["gpu_uuid_hash", "student"], name="report_gpu_uuid_idx"),
+            models.Index(fields=["bench_hash", "student"], name="report_bench_idx"),
             # Each student's latest completed report, and their last pass, for the dashboard.
             models.Index(
                 fields=["student", "received_at"],
@@ -152,6 +172,38 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return str(self.report_id)
+
+    @cached_property
+    def facts(self) -> dict:
+        """The validated report, read back from the raw body ({} once pruned). Not a
+        column: it would store every report twice; pages read one report at a time."""
+        raw = self.raw_body
+        if raw is None:
+            return {}
+        data = json.loads(raw)
+        report = data.get("report", data) if isinstance(data, dict) else {}
+        try:
+            return ProbeReport.model_validate(report).model_dump(mode="json")
+        except ValidationError:  # stored under an older schema: show it as it came
+            return report
+
+    @property
+    def raw_body(self) -> str | None:
+        """The body as the worker posted it, or None once pruned."""
+        return zlib.decompress(bytes(self.raw_gz)).decode() if self.raw_gz is not None else None
+
+    @property
+    def response(self) -> dict:
+        """The API's answer, the same when the same report is posted again."""
+        return {
+            "report_id": str(self.report_id),
+            "run_id": self.run_id,
+            "objective_met": self.objective_met,
+            "verdict": self.verdict,
+            "flags": self.flags,
+            "needs_review": bool(self.flags),
+            "clock_skew_s": self.clock_skew_s,
+        }
 
     @property
     def next_step(self) -> dict | None:

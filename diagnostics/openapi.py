@@ -39,12 +39,14 @@ def _json(ref: str) -> dict:
 
 def _errors(*codes: int) -> dict:
     text = {
-        400: "Malformed JSON, NaN or Infinity, an unknown schema_version, or an invalid field",
+        400: "Not UTF-8, malformed JSON, a duplicate key, NaN or Infinity, an unknown "
+        "schema_version, an invalid field, or a created_at more than 2 days off",
         401: "Absent, unknown or revoked token",
         404: "No such run for this token's student",
         409: "The run is not queued any more, or this report_id came with a different body",
         413: f"Body over {MAX_BODY_BYTES} bytes",
-        429: "Rate limited; see Retry-After",
+        429: "Rate limited, or the student's daily report quota is used up; see Retry-After",
+        503: "The database is unavailable; see Retry-After",
     }
     return {str(code): {"description": text[code], **_json("Error")} for code in codes}
 
@@ -75,7 +77,7 @@ def openapi_document() -> dict:
                             "description": "Worker configuration",
                             "content": {"application/json": {}},
                         },
-                        **_errors(401, 429),
+                        **_errors(401, 429, 503),
                     },
                 }
             },
@@ -83,7 +85,10 @@ def openapi_document() -> dict:
                 "post": {
                     "summary": "Say the worker is alive",
                     "requestBody": {"required": True, **_json("Heartbeat")},
-                    "responses": {"200": {"description": "Seen"}, **_errors(400, 401, 413, 429)},
+                    "responses": {
+                        "200": {"description": "Seen"},
+                        **_errors(400, 401, 413, 429, 503),
+                    },
                 }
             },
             "/runs/{run_id}/claim": {
@@ -100,7 +105,7 @@ def openapi_document() -> dict:
                     ],
                     "responses": {
                         "200": {"description": "Claimed"},
-                        **_errors(400, 401, 404, 409, 413, 429),
+                        **_errors(400, 401, 404, 409, 413, 429, 503),
                     },
                 }
             },
@@ -111,7 +116,7 @@ def openapi_document() -> dict:
                     "responses": {
                         "201": {"description": "Stored and judged"},
                         "200": {"description": "The same report again: the stored result"},
-                        **_errors(400, 401, 404, 409, 413, 429),
+                        **_errors(400, 401, 404, 409, 413, 429, 503),
                     },
                 }
             },

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -121,6 +121,19 @@ def report_previous(*, report: Report) -> Report | None:
         .exclude(pk=report.pk)
         .first()
     )
+
+
+def report_quota_wait(*, student: User, now: datetime) -> int:
+    """Seconds until the student may send another report under the daily quota; 0 if now."""
+    quota = settings.DIAGNOSTICS_DAILY_REPORT_QUOTA
+    day = timedelta(days=1)
+    recent = Report.objects.filter(student=student, received_at__gt=now - day)
+    oldest = recent.order_by("-received_at").values_list("received_at", flat=True)[
+        quota - 1 : quota
+    ]
+    if not oldest:
+        return 0
+    return max(1, int((oldest[0] + day - now).total_seconds()) + 1)
 
 
 def reports_for_student(*, student: User, limit: int = 50) -> list[Report]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -12,6 +13,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from diagnostics.agent.report import Report as ProbeReport
@@ -20,6 +23,7 @@ from diagnostics.agent.worker.protocol import RUN_TASK
 
 from . import broker
 from .models import CheckRun, Report, WorkerToken
+from .plausibility import plausibility_flags
 from .summary import report_summary
 
 log = logging.getLogger(__name__)
@@ -222,15 +226,62 @@ def runs_sweep_stale() -> int:
 # --- Reports ----------------------------------------------------------------
 
 
+# Students' clocks are often wrong (a dual-boot laptop by whole hours): a report
+# within two days of the server's clock is stored as sent, past five minutes the
+# student is told; beyond two days it is refused.
+CLOCK_SKEW_LIMIT = timedelta(days=2)
+CLOCK_SKEW_NOTICE = timedelta(minutes=5)
+
+
+class ClockTooFarOff(ValueError):
+    pass
+
+
+def clock_skew(*, created_at: datetime, received_at: datetime) -> int:
+    """Seconds the report's clock is ahead of the server's (negative: behind)."""
+    skew = created_at - received_at
+    if abs(skew) > CLOCK_SKEW_LIMIT:
+        raise ClockTooFarOff(
+            f"created_at {created_at.isoformat()} is {_duration(skew)} "
+            f"{'ahead of' if skew > timedelta(0) else 'behind'} the server's clock "
+            f"({received_at.isoformat(timespec='seconds')}); at most 2 days either way is "
+            "accepted: set the computer's clock and run the check again"
+        )
+    return round(skew.total_seconds())
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = abs(delta.total_seconds())
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:,.0f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 60:.0f} minutes"
+
+
+def clock_notice(*, skew_s: int) -> str:
+    """What the report page tells a student whose clock is off; "" when it is close enough."""
+    if abs(skew_s) <= CLOCK_SKEW_NOTICE.total_seconds():
+        return ""
+    direction = "ahead" if skew_s > 0 else "behind"
+    return (
+        f"Your computer's clock is {_duration(timedelta(seconds=skew_s))} {direction} of "
+        "the server's. The report is kept and ordered by the time the server received it; "
+        "set the clock (enable automatic time) so your times read right."
+    )
+
+
 @dataclass(frozen=True)
 class ReportInput:
     """A validated report submission, ready to store."""
 
     report_id: str
-    raw_body: str
+    raw_body: bytes
     body_sha256: str
     schema_version: str
     probed_at: datetime
+    received_at: datetime
+    clock_skew_s: int
     facts: dict
     run: CheckRun | None
     outcome: str
@@ -239,6 +290,17 @@ class ReportInput:
 
 class ReportConflict(Exception):
     """A different report (another body or another student) already has this report_id."""
+
+
+class ReportQuotaExceeded(Exception):
+    """The student sent the daily quota of reports; retry_after says when one frees up."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(
+            f"daily report limit reached ({settings.DIAGNOSTICS_DAILY_REPORT_QUOTA} reports in "
+            "24 hours); the worker keeps this report and sends it later"
+        )
+        self.retry_after = retry_after
 
 
 def report_receive(
@@ -253,6 +315,11 @@ def report_receive(
     """
     existing = Report.objects.filter(report_id=data.report_id).first()
     if existing is None:
+        from .selectors import report_quota_wait
+
+        wait = report_quota_wait(student=token.student, now=data.received_at)
+        if wait:
+            raise ReportQuotaExceeded(wait)
         verdict, met = judge_report(report)
         try:
             stored = report_store(
@@ -282,7 +349,7 @@ def judge_report(report: ProbeReport) -> tuple[dict, bool]:
 def implausible(report: ProbeReport) -> list[str]:
     from diagnostics.agent.verdict import implausibilities
 
-    return implausibilities(report)
+    return [*implausibilities(report), *plausibility_flags(report)]
 
 
 def report_store(
@@ -291,47 +358,98 @@ def report_store(
     """Store the report as received and apply it, in one transaction.
 
     The run moves to posted (or failed for a crashed or timed-out probe) and
-    the student's gpu-env objectives get the server's verdict as evidence.
+    the student's gpu-env objectives get the server's verdict as evidence. A
+    flagged report, or one whose GPU or figures another student sent too, does
+    not verify: the objectives need review.
     """
-    response = {
-        "report_id": data.report_id,
-        "run_id": data.run.pk if data.run else None,
-        "objective_met": objective_met,
-        "verdict": verdict,
-        "flags": flags,
-    }
+    fingerprints = report_fingerprints(data.facts)
     with transaction.atomic():
+        twins = _twins(student=token.student, fingerprints=fingerprints)
+        if twins:
+            flags = [*flags, _twin_flag(twins)]
         report = Report.objects.create(
             report_id=data.report_id,
             student=token.student,
             run=data.run,
             token=token,
-            raw_body=data.raw_body,
+            received_at=data.received_at,
+            raw_gz=zlib.compress(data.raw_body, 6),
             body_sha256=data.body_sha256,
             schema_version=data.schema_version,
             probed_at=data.probed_at,
-            facts=data.facts,
+            clock_skew_s=data.clock_skew_s,
             verdict=verdict,
-            objective_met=objective_met,
+            objective_met=objective_met and not flags,
             flags=flags,
             outcome=data.outcome,
-            response=response,
-            summary=report_summary(data.facts, verdict),
+            summary=report_summary(data.facts, verdict, needs_review=bool(flags and objective_met)),
+            **fingerprints,
         )
         if data.run is not None:
             _run_apply_report(run=data.run, outcome=data.outcome, detail=data.detail)
-        if data.outcome == "completed" and not _newer_evidence_exists(report):
+        if data.outcome == "completed":
             _evidence_apply(student=token.student, report=report)
+        if twins:
+            _twins_flag(twins=twins, student=token.student)
     return report
 
 
-def _newer_evidence_exists(report: Report) -> bool:
-    """A report that waited in a spool for days must not undo a newer verdict."""
-    return (
-        Report.objects.filter(student=report.student_id, outcome="completed")
-        .filter(probed_at__gt=report.probed_at)
-        .exists()
+def report_fingerprints(facts: dict) -> dict:
+    """What identifies a machine or a run across students: the GPU's UUID (hashed) and
+    the exact benchmark figures (no two runs measure the same medians)."""
+    devices = (facts.get("nvml") or {}).get("devices") or (facts.get("torch") or {}).get("devices")
+    uuid = next((d.get("uuid") for d in devices or () if d.get("uuid")), None)
+    results = sorted(
+        (r["name"], r["device"], r["median"])
+        for r in ((facts.get("bench") or {}).get("results") or ())
+        if r.get("median")
     )
+    return {
+        "gpu_uuid_hash": hashlib.sha256(uuid.encode()).hexdigest() if uuid else "",
+        "bench_hash": hashlib.sha256(repr(results).encode()).hexdigest() if results else "",
+    }
+
+
+def _twins(*, student: User, fingerprints: dict) -> list[Report]:
+    """Other students' reports with this GPU, or these exact figures."""
+    match = Q()
+    for field, value in fingerprints.items():
+        if value:  # student < s or > s: the index skips the student's own reports
+            match |= Q(**{field: value, "student__lt": student.pk})
+            match |= Q(**{field: value, "student__gt": student.pk})
+    if not match:
+        return []
+    return list(
+        Report.objects.filter(match)
+        .select_related("student")
+        .only("pk", "student__username", "received_at", "flags", "objective_met", "summary")[:10]
+    )
+
+
+def _twin_flag(twins: list[Report]) -> str:
+    names = sorted({t.student.get_username() for t in twins})
+    return "the same GPU or identical benchmark figures came from " + ", ".join(names[:5])
+
+
+def _twins_flag(*, twins: list[Report], student: User) -> None:
+    """The earlier reports get the flag too: a copy makes both sides need review."""
+    from learning.services.evidence import evidence_hold_for_review
+
+    flag = f"the same GPU or identical benchmark figures came from {student.get_username()}"
+    for twin in twins:
+        if flag not in twin.flags:
+            review = twin.objective_met or twin.summary.get("needs_review", False)
+            Report.objects.filter(pk=twin.pk).update(
+                flags=[*twin.flags, flag],
+                objective_met=False,
+                summary={**twin.summary, "needs_review": review},
+            )
+        evidence_hold_for_review(
+            student=twin.student,
+            verifier=Verifier.GPU_ENV,
+            at=twin.received_at,
+            summary="Needs review: " + flag,
+        )
 
 
 def _run_apply_report(*, run: CheckRun, outcome: str, detail: str) -> None:
@@ -343,14 +461,21 @@ def _run_apply_report(*, run: CheckRun, outcome: str, detail: str) -> None:
 
 
 def _evidence_apply(*, student: User, report: Report) -> None:
+    """The newest report received is the evidence; a passing one with flags needs review."""
     from learning.services.evidence import evidence_record
 
+    review = bool(report.flags and report.verdict.get("objective_met"))
     evidence_record(
         student=student,
         verifier=Verifier.GPU_ENV,
         met=report.objective_met,
+        needs_review=review,
         at=report.received_at,
-        summary=evidence_summary(verdict=report.verdict, met=report.objective_met),
+        summary=(
+            "Needs review: " + "; ".join(report.flags)
+            if review
+            else evidence_summary(verdict=report.verdict, met=report.objective_met)
+        ),
     )
 
 
@@ -362,3 +487,30 @@ def evidence_summary(*, verdict: dict, met: bool) -> str:
     if met or not (step or failing):
         return "Verified: " + (verdict.get("summary") or "the GPU environment works")[:480]
     return (step or failing[0]).get("summary", "")[:500]
+
+
+def reports_prune(*, keep: int, batch: int = 500) -> int:
+    """Reduce old reports to their summary: each student keeps the newest `keep` raw
+    bodies and every report that is the current evidence of an objective."""
+    from learning.selectors import progress_with_evidence_at
+
+    is_evidence = progress_with_evidence_at(student=OuterRef("student"), at=OuterRef("received_at"))
+    beyond_newest = (
+        Report.objects.filter(pruned_at__isnull=True)
+        .annotate(
+            newer=Window(RowNumber(), partition_by=[F("student")], order_by=F("received_at").desc())
+        )
+        .filter(newer__gt=keep)
+        .values("pk")
+    )
+    old = (
+        Report.objects.filter(pk__in=beyond_newest)
+        .exclude(Exists(is_evidence))
+        .values_list("pk", flat=True)
+    )
+    pruned = 0
+    while pks := list(old[:batch]):
+        pruned += Report.objects.filter(pk__in=pks).update(
+            raw_gz=None, verdict={}, pruned_at=timezone.now()
+        )
+    return pruned

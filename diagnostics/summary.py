@@ -46,8 +46,9 @@ def _dict(value: object) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def report_summary(facts: dict | None, verdict: dict | None) -> dict:
-    """The dashboard's view of one report, as a small JSON-able dict."""
+def report_summary(facts: dict | None, verdict: dict | None, *, needs_review: bool = False) -> dict:
+    """The dashboard's view of one report, as a small JSON-able dict. needs_review: the
+    checks pass but the report is flagged (implausible or copied), so it does not verify."""
     facts, verdict = facts or {}, verdict or {}
     nvml, torch, bench = (_dict(facts.get(name)) for name in ("nvml", "torch", "bench"))
     nvml_gpu, torch_gpu = _first_device(nvml), _first_device(torch)
@@ -63,6 +64,7 @@ def report_summary(facts: dict | None, verdict: dict | None) -> dict:
         "build": torch_build({"torch": torch}),
         "bf16": _bench(results, "matmul-bf16"),
         "fp32": _bench(results, "matmul-fp32"),
+        "needs_review": needs_review,
         "failing": [
             {
                 "id": c.get("id", "?"),

@@ -1,6 +1,7 @@
 """Server-side tasks. The check itself runs on the student's worker, not here."""
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -17,3 +18,9 @@ def sweep_stale_runs() -> int:
 def close_revoked_connections() -> int:
     """Close broker connections no active worker token owns (RabbitMQ only)."""
     return services.broker_disconnect_revoked()
+
+
+@shared_task(name="diagnostics.prune_reports", acks_late=True, soft_time_limit=300, time_limit=360)
+def prune_reports() -> int:
+    """Keep each student's newest raw reports and their evidence; reduce the rest to summaries."""
+    return services.reports_prune(keep=settings.DIAGNOSTICS_KEEP_RAW_REPORTS)

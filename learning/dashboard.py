@@ -92,6 +92,8 @@ class GpuSummary:
     bf16: Bench | None
     fp32: Bench | None
     failing: tuple[Failing, ...]
+    # Passing checks, but flagged as implausible or copied: not verified (issue 11).
+    needs_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -453,6 +455,7 @@ def gpu_summary(row: Mapping[str, Any]) -> GpuSummary:
             Failing(f.get("id", "?"), f.get("summary", ""), f.get("hint", ""))
             for f in summary.get("failing") or ()
         ),
+        needs_review=bool(summary.get("needs_review")),
     )
 
 
@@ -491,6 +494,13 @@ def sort_students(rows: list[StudentRow], sort: str) -> list[StudentRow]:
     return sorted(rows, key=keys.get(sort, lambda s: s.username.casefold()))
 
 
+NEEDS_REVIEW_GROUP = "needs-review"
+NEEDS_REVIEW_SUMMARY = (
+    "Evidence needs your review: the check passed, but the report holds values that "
+    "cannot be true, or another student sent the same GPU or figures"
+)
+
+
 def stuck_groups(students: list[StudentRow]) -> list[StuckGroup]:
     """Failing checks of each student's latest report, grouped by check, most common first."""
     groups: dict[str, StuckGroup] = {}
@@ -504,7 +514,12 @@ def stuck_groups(students: list[StudentRow]) -> list[StuckGroup]:
             hints.setdefault(failing.check_id, Counter())[failing.hint] += 1
     for check_id, group in groups.items():
         group.hints = [(h, n) for h, n in hints[check_id].most_common(3) if h]
-    return sorted(groups.values(), key=lambda g: (-len(g.students), g.check_id))
+    ordered = sorted(groups.values(), key=lambda g: (-len(g.students), g.check_id))
+    # Evidence that passed but cannot be true, or was copied: the instructor must look.
+    review = [s for s in students if Status.NEEDS_REVIEW in s.states]
+    if review:
+        ordered.insert(0, StuckGroup(NEEDS_REVIEW_GROUP, NEEDS_REVIEW_SUMMARY, review, []))
+    return ordered
 
 
 def stuck_longest(students: list[StudentRow], *, limit: int = 10) -> list[StudentRow]:

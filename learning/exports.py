@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import groupby, islice
@@ -211,11 +212,20 @@ def _reports_by_student(batch: list[dict]) -> Iterator[tuple[int, Iterator[Any]]
             "objective_met",
             "verdict",
             "flags",
-            "raw_body",
+            "clock_skew_s",
+            "pruned_at",
+            "raw_gz",
         )
         .iterator(chunk_size=50)
     )
-    return groupby(reports, key=lambda r: r["student_id"])
+    return groupby(map(_with_raw_body, reports), key=lambda r: r["student_id"])
+
+
+def _with_raw_body(row: Any) -> dict:
+    """The stored body is compressed; the bundle carries it as posted (null once pruned)."""
+    raw = row.pop("raw_gz")
+    row["raw_body"] = zlib.decompress(bytes(raw)).decode() if raw is not None else None
+    return row
 
 
 def evidence_json(*, klass: Klass) -> Iterator[str]:

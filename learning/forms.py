@@ -59,6 +59,11 @@ class SignupForm(UserCreationForm):
 
     field_order = ["username", "display_name", "password1", "password2", "invite_code"]
 
+    def hide_taken_username(self) -> None:
+        """Without a valid invite code, say nothing about which user names exist."""
+        if "invite_code" in self.errors and self.has_error("username", "unique"):
+            del self.errors["username"]
+
 
 class JoinClassForm(forms.Form):
     invite_code = invite_code_field()

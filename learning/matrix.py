@@ -39,6 +39,8 @@ def _cell(c: Cell) -> str:
         body = '<span aria-hidden="true">!</span> Needs work'
         if c.contradicted:
             body += f'<span class="note">self-assessed {_value(c.confidence)}/5</span>'
+    elif c.status == Status.NEEDS_REVIEW:
+        body = '<span aria-hidden="true">?</span> Needs review'
     elif c.status == Status.RETURNED:
         body = (
             '<span aria-hidden="true">↩</span> Returned '
@@ -93,6 +95,8 @@ def _gpu(g: GpuSummary | None) -> str:
         return '<td class="gpu"><span class="muted">no report yet</span></td>'
     if g.objective_met:
         verdict = '<span class="verdict verdict--ok">passes</span>'
+    elif g.needs_review:
+        verdict = '<span class="verdict verdict--review">needs review</span>'
     else:
         codes = format_html_join(", ", "<code>{}</code>", ((f.check_id,) for f in g.failing))
         verdict = format_html('<span class="verdict verdict--fail">fails: {}</span>', codes)

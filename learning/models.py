@@ -171,6 +171,9 @@ class Status(models.TextChoices):
     # An instructor returned the self-assessment; the student has not reworked it yet.
     RETURNED = "returned", "Returned: action needed"
     NEEDS_WORK = "needs_work", "Needs work"
+    # Evidence that passes but cannot be true, or that another student sent too:
+    # it does not count until an instructor has looked (issue 11).
+    NEEDS_REVIEW = "needs_review", "Needs review"
     NOT_STARTED = "not_started", "Not started"
 
     @property
@@ -203,6 +206,7 @@ class ObjectiveProgress(models.Model):
         # Evidence's values are statuses: status_of passes them through.
         VERIFIED = Status.VERIFIED.value, "Verified by evidence"
         NEEDS_WORK = Status.NEEDS_WORK.value, "Needs work"
+        NEEDS_REVIEW = Status.NEEDS_REVIEW.value, "Needs review"
 
     class Review(models.TextChoices):
         NONE = "", "Not reviewed"

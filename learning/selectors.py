@@ -272,3 +272,9 @@ def _common_prefix(folders: list[tuple[str, ...]]) -> tuple[str, ...]:
 def invitations_for(*, user: User) -> QuerySet[CoInstructorInvite]:
     """Invitations to co-teach that this user has not answered yet."""
     return CoInstructorInvite.objects.filter(invitee=user).select_related("klass", "invited_by")
+
+
+def progress_with_evidence_at(*, student, at) -> QuerySet[ObjectiveProgress]:
+    """Progress whose evidence was recorded at `at`: the report received then is in use
+    (accepts OuterRef expressions, for an Exists in another app's query)."""
+    return ObjectiveProgress.objects.filter(student=student, evidence_at=at)

@@ -139,9 +139,10 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
             display_name=form.cleaned_data["display_name"],
             klass=klass,
         )
-        login(request, user, backend="learning.auth.ThrottledModelBackend")
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.first_name}! You have joined {klass.name}.")
         return redirect("learning:my_modules")
+    form.hide_taken_username()
     return _invite_form_page(request, "registration/signup.html", form)
 
 

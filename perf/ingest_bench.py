@@ -5,6 +5,10 @@ Loopback only and bounded: a scratch database, a fixed number of requests per
 round, rounds alternating between the two endpoints. Prints, asserts nothing.
 
     .venv/bin/python perf/ingest_bench.py [--requests 300] [--rounds 2] [--clients 4]
+
+INGEST_BENCH_ROOT=/path/to/other/checkout measures another version of the code with
+this script (before and after a change, interleaved); INGEST_BENCH_DB names the
+scratch database (default torchready_ingest_bench).
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "diagnostics" / "fixtures" / "h100_ok.json"
+ROOT = Path(os.environ.get("INGEST_BENCH_ROOT") or Path(__file__).resolve().parent.parent)
+FIXTURE = Path(__file__).resolve().parent.parent / "tests/diagnostics/fixtures/h100_ok.json"
 PG = "postgres://postgres@127.0.0.1:5432"
-DB = "torchready_ingest_bench"
+DB = os.environ.get("INGEST_BENCH_DB", "torchready_ingest_bench")
 
 SETTINGS = """
 from config.settings import *  # noqa: F403
@@ -76,6 +81,7 @@ def main() -> None:
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/7",
         "TORCHREADY_VAR_DIR": str(work / "var"),
         "DIAGNOSTICS_RATE_LIMIT": "1000000",
+        "DIAGNOSTICS_DAILY_REPORT_QUOTA": "1000000",
         "DJANGO_SETTINGS_MODULE": "ingest_settings",
         "PYTHONPATH": f"{work}:{ROOT}",
         "LOG_LEVEL": "WARNING",
@@ -84,6 +90,9 @@ def main() -> None:
     psql(f"CREATE DATABASE {DB}")
     py = sys.executable
     subprocess.run([py, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    # The course, so that each report is applied as evidence to its objective, as in use.
+    seed = ["manage.py", "import_module", "content/modules/virtual-environments-pytorch.md"]
+    subprocess.run([py, *seed], cwd=ROOT, env=env, check=True, capture_output=True)
     token = (
         subprocess.run(
             [
@@ -170,7 +179,9 @@ def main() -> None:
 
 
 def body(report: dict) -> bytes:
-    fresh = dict(report, report_id=str(uuid.uuid4()))
+    # A fresh id, and the time of sending: the server refuses a clock 2 days off.
+    now = datetime.now(timezone.utc).isoformat()
+    fresh = dict(report, report_id=str(uuid.uuid4()), created_at=now)
     return json.dumps({"run_id": None, "report": fresh}).encode()
 
 

@@ -1,6 +1,5 @@
 """Accounts: roles, instructors, and students joining a class with its invite code."""
 
-import hashlib
 import math
 import re
 import time
@@ -112,26 +111,8 @@ def class_join(*, student: User, klass: Klass) -> bool:
     return True
 
 
-# Log-in throttling: failed attempts are counted per user name and client address
-# (so one attacker can't lock a student out from everywhere) and per address
-# alone, with a looser limit (so spraying many user names is slow too). Counters
-# live in the shared cache: Redis in production, files in the embedded default.
-
-
-def _login_keys(*, username: str, address: str) -> list[tuple[str, int]]:
-    attempts = settings.LOGIN_THROTTLE_ATTEMPTS
-    pair = hashlib.sha256(f"{username.casefold()}\0{address}".encode()).hexdigest()[:32]
-    return [(f"login:pair:{pair}", attempts), (f"login:addr:{address}", attempts * 10)]
-
-
-def login_retry_after(*, username: str, address: str) -> int:
-    """Seconds until this user name may try again from this address; 0 if it may now."""
-    keys = _login_keys(username=username, address=address)
-    return _retry_after(keys, settings.LOGIN_THROTTLE_WINDOW)
-
-
-def login_failed(*, username: str, address: str) -> None:
-    _count_failure(_login_keys(username=username, address=address), settings.LOGIN_THROTTLE_WINDOW)
+# Counters in the shared cache (Redis in production, files in the embedded default),
+# for wrong invite codes per address. Log-ins are throttled by django-axes.
 
 
 def _retry_after(keys: list[tuple[str, int]], window: int) -> int:
@@ -153,11 +134,6 @@ def _count_failure(keys: list[tuple[str, int]], window: int) -> None:
             cache.incr(key)
         except ValueError:  # expired between add and incr: a new window
             cache.set(key, 1, timeout=window)
-
-
-def login_succeeded(*, username: str, address: str) -> None:
-    pair_key, _ = _login_keys(username=username, address=address)[0]
-    cache.delete_many([pair_key, f"{pair_key}:start"])
 
 
 def client_address(request: HttpRequest) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+import zlib
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -41,14 +42,12 @@ def report_row(student, name: str = PASSING, *, at: datetime | None = None) -> R
         report_id=report_id,
         student=student,
         received_at=at,
-        raw_body=raw,
+        raw_gz=zlib.compress(raw.encode()),
         body_sha256=hashlib.sha256(raw.encode()).hexdigest(),
         schema_version="1",
         probed_at=at,
-        facts=facts,
         verdict=verdict,
         objective_met=met,
-        response={},
         summary=report_summary(facts, verdict),
     )
 

@@ -21,6 +21,8 @@ CASES = [
     (E.VERIFIED, True, Status.VERIFIED),
     (E.NEEDS_WORK, False, Status.NEEDS_WORK),
     (E.NEEDS_WORK, True, Status.NEEDS_WORK),
+    (E.NEEDS_REVIEW, False, Status.NEEDS_REVIEW),
+    (E.NEEDS_REVIEW, True, Status.NEEDS_REVIEW),
 ]
 
 

@@ -939,7 +939,11 @@ def check_cuda_tensor_op(report: Report, arch: Check) -> Check:
             hint="Read the error above; reboot after a driver change and run the check "
             "again. If it stays, copy the report to the course staff.",
         )
-    what = f"a relative error of {first.rel_err:.1e}"
+    what = (
+        f"a relative error of {first.rel_err:.1e}"
+        if first.rel_err is not None
+        else "a result marked wrong, with no error and no relative error recorded"
+    )
     return Check(
         id=CheckId.CUDA_TENSOR_OP,
         status="fail",

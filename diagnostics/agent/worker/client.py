@@ -34,13 +34,22 @@ class TransientError(Exception):
         self.retry_after = retry_after
 
 
+# A Retry-After longer than this is a broken or hostile server: wait this long instead.
+MAX_RETRY_AFTER_S = 3600.0
+
+
 class ApiClient:
     def __init__(self, server: str, token: str, timeout: float = 15.0):
         self.base = server.rstrip("/") + API_PREFIX
         self.token = token
         self.timeout = timeout
+        # Set from a 429's or 503's Retry-After: no request leaves before it.
+        self.not_before = 0.0
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+        wait = self.not_before - time.monotonic()
+        if wait > 0:
+            raise TransientError(f"the server asked for a pause: {wait:.0f} s left", wait)
         req = urllib.request.Request(self.base + path, data=body, method=method)
         req.add_header("Authorization", f"Bearer {self.token}")
         req.add_header("User-Agent", USER_AGENT)
@@ -53,6 +62,9 @@ class ApiClient:
             payload = _json(exc.read())
             if exc.code >= 500 or exc.code == 429:
                 retry_after = _float(exc.headers.get("Retry-After"))
+                if retry_after is not None:
+                    retry_after = min(max(retry_after, 0.0), MAX_RETRY_AFTER_S)
+                    self.not_before = time.monotonic() + retry_after
                 raise TransientError(
                     f"HTTP {exc.code} from {self.base}{path}", retry_after
                 ) from exc

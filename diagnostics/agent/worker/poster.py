@@ -40,7 +40,7 @@ def deliver(client: ApiClient, spool: Spool, path: Path, deadline_s: float) -> s
         log.warning("report %s stays in the spool (%s): it is resent later", path.name, exc)
         return "pending"
     except ApiError as exc:
-        kept = spool.reject(path)
+        kept = spool.reject(path, rejection_reason(exc))
         log.error("the server rejected report %s: %s (kept at %s)", path.name, exc, kept)
         return "rejected"
     spool.done(path)
@@ -71,6 +71,16 @@ def flush(client: ApiClient, spool: Spool, deadline_s: float = 10.0) -> dict[str
             counts["pending"] += len(spool.pending()) - 1
             break
     return counts
+
+
+def rejection_reason(exc: ApiError) -> str:
+    """The server's own words: its error and each field it named."""
+    body = exc.body if isinstance(exc.body, dict) else {"error": str(exc.body)}
+    lines = [f"HTTP {exc.status}: {body.get('error', '')}"]
+    for err in body.get("errors") or []:
+        if isinstance(err, dict):
+            lines.append(f"  {err.get('field')}: {err.get('message')}")
+    return "\n".join(lines)
 
 
 def _met(answer: object) -> object:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from diagnostics.agent.report import Report
 
@@ -20,8 +20,8 @@ class Submission(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    run_id: int | None = Field(
-        default=None, ge=1, description="The run this report answers, if any."
+    run_id: StrictInt | None = Field(
+        default=None, ge=1, description="The run this report answers, if any: an integer."
     )
     outcome: Literal["completed", "crashed", "timeout"] = Field(
         default="completed",

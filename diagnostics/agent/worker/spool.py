@@ -71,7 +71,13 @@ class Spool:
     def done(self, path: Path) -> None:
         path.unlink(missing_ok=True)
 
-    def reject(self, path: Path) -> Path:
+    def reject(self, path: Path, reason: str = "") -> Path:
+        """Keep a refused report under rejected/, with the server's reason beside it."""
         target = self.rejected / path.name
         os.replace(path, target)
+        if reason:
+            try:
+                target.with_suffix(".reason.txt").write_text(reason + "\n", encoding="utf-8")
+            except OSError:
+                pass  # the report itself is kept; the log has the reason too
         return target

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timezone
+from pathlib import Path
 
 from diagnostics.agent.report import Report
 
 API = "/api/v1"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def report_dict(**overrides) -> dict:
@@ -31,3 +34,10 @@ def post_json(client, path: str, body, token: str | None, **extra):
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def fixture_dict(name: str) -> dict:
+    """A recorded report as its worker would post it now: the server refuses a
+    created_at more than two days from its own clock."""
+    data = json.loads((FIXTURES / f"{name}.json").read_text())
+    return {**data, "created_at": datetime.now(timezone.utc).isoformat()}

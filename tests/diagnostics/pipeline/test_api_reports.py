@@ -2,7 +2,6 @@
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -10,10 +9,15 @@ from django.utils import timezone
 from diagnostics.agent.worker.protocol import MAX_BODY_BYTES
 from diagnostics.models import CheckRun, Report
 from learning.models import ObjectiveProgress
-from tests.diagnostics.pipeline.helpers import new_uuid, post_json, report_dict, submission
+from tests.diagnostics.pipeline.helpers import (
+    fixture_dict,
+    new_uuid,
+    post_json,
+    report_dict,
+    submission,
+)
 
 pytestmark = pytest.mark.django_db
-H100 = Path(__file__).resolve().parents[1] / "fixtures" / "h100_ok.json"
 
 
 def make_run(student, state=CheckRun.State.QUEUED) -> CheckRun:
@@ -264,14 +268,16 @@ def test_new_report_ids_are_independent(client, token, module):
     assert Report.objects.count() == 2
 
 
-def test_an_old_report_arriving_late_does_not_undo_newer_evidence(client, student, token, module):
-    h100 = json.loads(H100.read_text())
-    h100["created_at"] = "2030-01-02T00:00:00Z"
+def test_the_report_received_last_is_the_evidence_whatever_its_clock_says(
+    client, student, token, module
+):
+    h100 = fixture_dict("h100_ok")
+    h100["created_at"] = (timezone.now() + timedelta(days=1)).isoformat()  # a clock a day ahead
     assert post_json(client, "/reports", submission(h100), token).json()["objective_met"] is True
-    late = report_dict(created_at="2030-01-01T00:00:00Z")  # probed earlier, spooled for a day
+    late = report_dict(created_at=(timezone.now() - timedelta(days=1)).isoformat())
     assert post_json(client, "/reports", submission(late), token).status_code == 201
     progress = ObjectiveProgress.objects.get(student=student, objective__verifier="gpu-env")
-    assert progress.evidence == ObjectiveProgress.Evidence.VERIFIED
+    assert progress.evidence == ObjectiveProgress.Evidence.NEEDS_WORK
     assert Report.objects.count() == 2
 
 

@@ -17,7 +17,7 @@ from diagnostics import packaging, services
 from diagnostics.agent.report import Report as AgentReport
 from diagnostics.models import CheckRun, WorkerToken
 from diagnostics.tasks import sweep_stale_runs
-from tests.diagnostics.pipeline.helpers import post_json, report_dict, submission
+from tests.diagnostics.pipeline.helpers import fixture_dict, post_json, report_dict, submission
 
 pytestmark = pytest.mark.django_db
 H100 = Path(__file__).resolve().parents[1] / "fixtures" / "h100_ok.json"
@@ -117,7 +117,7 @@ def test_the_report_page_shows_checks_facts_bench_and_what_changed(
     client, student_client, student, token
 ):
     post_json(client, "/reports", submission(), token)
-    h100 = json.loads(H100.read_text())
+    h100 = fixture_dict("h100_ok")
     post_json(client, "/reports", submission(h100), token)
     page = student_client.get(f"/gpu/reports/{h100['report_id']}")
     assert page.status_code == 200
@@ -136,7 +136,7 @@ def test_the_report_page_and_the_panel_show_the_verdicts_next_step(
     from diagnostics.models import Report
 
     # A venv on a machine whose driver is missing: the driver comes first, the venv after.
-    h100 = json.loads(H100.read_text())
+    h100 = fixture_dict("h100_ok")
     h100["report_id"] = "5a2b3c4d-0000-4000-8000-000000000013"
     h100["env"] = {**h100["env"], "kind": "venv", "conda_env_name": None}
     h100["nvml"] = {"available": False, "error": "NVMLError_LibraryNotFound", "devices": []}

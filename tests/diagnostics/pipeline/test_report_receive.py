@@ -4,6 +4,7 @@ import hashlib
 import json
 
 import pytest
+from django.utils import timezone
 
 from diagnostics import services
 from diagnostics.agent.report import Report as ProbeReport
@@ -19,10 +20,12 @@ def receive(token: str, facts: dict) -> tuple[Report, bool]:
     probe = ProbeReport.model_validate(facts)
     data = services.ReportInput(
         report_id=str(probe.report_id),
-        raw_body=raw,
+        raw_body=raw.encode(),
         body_sha256=hashlib.sha256(raw.encode()).hexdigest(),
         schema_version=probe.schema_version,
         probed_at=probe.created_at,
+        received_at=timezone.now(),
+        clock_skew_s=0,
         facts=probe.model_dump(mode="json"),
         run=None,
         outcome="completed",
