@@ -322,6 +322,8 @@ def test_stuck_students_are_grouped_by_failing_check_with_the_hint(
     stuck = html[html.index('id="stuck"') :]
     assert "<code>torch-cuda-build</code> · 1 student" in stuck
     assert "Hint they were given" in stuck and "download.pytorch.org" in stuck
+    hints = stuck[stuck.index('class="hints"') : stuck.index("Students:")]
+    assert "<code>conda remove" in hints and "`" not in hints  # commands as code, no raw backticks
     assert "Stuck longest" in stuck and "failing for" in stuck
 
 
