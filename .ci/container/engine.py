@@ -177,10 +177,14 @@ def base_image(engine: Engine) -> None:
 
 def _debian_mirror() -> str:
     """The Debian mirror this machine's apt uses."""
+    # Comments are left out: Debian's images name a snapshot.debian.org URL in one,
+    # which is not where apt fetches from.
     sources = " ".join(
-        path.read_text()
+        line
         for path in [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*")]
         if path.is_file()
+        for line in path.read_text().splitlines()
+        if not line.lstrip().startswith("#")
     )
     match = re.search(r"(https?://\S+/debian)\b(?!-security)", sources)
     return match.group(1) if match else "http://deb.debian.org/debian"
