@@ -95,6 +95,10 @@ class ManagementError(Exception):
     pass
 
 
+class Gone(ManagementError):
+    """404: the connection (or vhost) is not there, say it closed by itself meanwhile."""
+
+
 def _management(method: str, path: str) -> object:
     url = settings.DIAGNOSTICS_BROKER_MANAGEMENT_URL
     parts = urlsplit(url)
@@ -107,8 +111,8 @@ def _management(method: str, path: str) -> object:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - our setting
             body = response.read()
     except urllib.error.HTTPError as exc:
-        if exc.code == 404:  # the connection closed by itself meanwhile
-            return None
+        if exc.code == 404:
+            raise Gone(f"{method} {path}: HTTP 404") from exc
         raise ManagementError(f"{method} {path}: HTTP {exc.code}") from exc
     except (urllib.error.URLError, OSError) as exc:
         raise ManagementError(f"{method} {path}: {exc}") from exc
@@ -118,7 +122,10 @@ def _management(method: str, path: str) -> object:
 def worker_connections() -> list[dict]:
     """Open connections in the students' vhost: [{"name": ..., "user": ...}]."""
     vhost = quote(settings.DIAGNOSTICS_STUDENT_VHOST, safe="")
-    found = _management("GET", f"/api/vhosts/{vhost}/connections?columns=name,user")
+    try:
+        found = _management("GET", f"/api/vhosts/{vhost}/connections?columns=name,user")
+    except Gone:
+        return []
     rows = found if isinstance(found, list) else []
     return [c for c in rows if isinstance(c, dict) and "name" in c]
 
@@ -126,7 +133,10 @@ def worker_connections() -> list[dict]:
 def close_connections(connections: Iterable[dict]) -> int:
     closed = 0
     for connection in connections:
-        _management("DELETE", f"/api/connections/{quote(connection['name'], safe='')}")
+        try:
+            _management("DELETE", f"/api/connections/{quote(connection['name'], safe='')}")
+        except Gone:  # closed by itself since it was listed: not ours to count
+            continue
         log.info("closed broker connection %s of %s", connection["name"], connection.get("user"))
         closed += 1
     return closed
