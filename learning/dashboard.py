@@ -11,6 +11,7 @@ are then plain Python over those rows.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -209,64 +211,88 @@ def class_modules(*, klass: Klass) -> list[Module]:
 # --- Has the live region changed? -------------------------------------------------
 
 
-def live_version(*, klass: Klass, query: str) -> str:
-    """A version of the dashboard's live region, from data, in one aggregate query.
+def activity_key(klass_id: int) -> str:
+    return f"dashboard-activity:{klass_id}"
 
-    The row count and latest change time (or id sum) of what the region shows:
-    class members, their progress, resources done, completed reports, worker
-    tokens and who is online, the class's modules and objectives; with the
-    query string (filters, page) and the current minute, for the "5 minutes
-    ago" texts. An unchanged version lets the poll answer 204 without building
-    the snapshot. A student renamed in the admin shows at the next minute.
+
+def activity_stamp(*, klass_id: int) -> str:
+    """What the latest write to the class's students' progress, resources done or
+    reports left in the cache (learning.services.live.dashboards_touch)."""
+    key = activity_key(klass_id)
+    stamp = cache.get(key)
+    if stamp is None:  # never written, or the cache lost it: everyone starts a new one
+        cache.add(key, uuid.uuid4().hex, timeout=None)
+        stamp = cache.get(key)
+    return str(stamp)
+
+
+def live_version(*, user: User, class_id: int, query: str) -> str | None:
+    """A version of the dashboard's live region, from data; None if the user does
+    not teach the class (the view's 404).
+
+    Two parts. The students' activity (progress, resources done, reports) is the
+    class's activity stamp, which every service that writes those rows renews:
+    reading it does not grow with the class. The rest is one aggregate query:
+    whether the user teaches the class, the members, their worker tokens and who
+    is online, the class's modules and the objectives. With the query string
+    (filters, page) and the current minute, for the "5 minutes ago" texts and as
+    the backstop for a write that no service made (the admin): it shows within a
+    minute. An unchanged version lets the poll answer 204 without building the
+    snapshot.
     """
     online_since = timezone.now() - timedelta(seconds=3 * settings.DIAGNOSTICS_HEARTBEAT_INTERVAL)
     params = {
-        "klass": klass.pk,
+        "klass": class_id,
+        "user": user.pk,
         # As the ORM stores it on this backend (SQLite compares text).
         "online_since": connection.ops.adapt_datetimefield_value(online_since),
     }
     with connection.cursor() as cursor:
         cursor.execute(_version_sql(), params)
-        row = cursor.fetchone()
+        teaches, *row = cursor.fetchone()
+    if not teaches:
+        return None
     minute = timezone.now().replace(second=0, microsecond=0)
-    stamp = repr((query, minute.isoformat(), row))
+    stamp = repr((query, minute.isoformat(), activity_stamp(klass_id=class_id), row))
     return hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
 
 @lru_cache(maxsize=1)
 def _version_sql() -> str:
-    """The version query: one scalar subquery a table, "count,newest" each.
+    """The version query: whether the user teaches the class, then one scalar
+    subquery a table, "count,sum" each: a row added or removed changes both.
 
     Raw SQL because the ORM spent several times the query's own time compiling
-    nine aggregate subqueries on every poll; table names come from the models.
+    the subqueries on every poll; table names come from the models.
     """
 
     def table(model) -> str:
         return connection.ops.quote_name(model._meta.db_table)
 
-    members = Klass.students.through
-    in_class = f"(SELECT user_id FROM {table(members)} WHERE klass_id = %(klass)s)"
-    tokens = f"{table(WorkerToken)} WHERE revoked_at IS NULL AND student_id IN {in_class}"
-    parts = [
-        ("sum(user_id)", f"{table(members)} WHERE klass_id = %(klass)s"),
-        ("max(updated_at)", f"{table(ObjectiveProgress)} WHERE student_id IN {in_class}"),
-        ("max(done_at)", f"{table(ResourceProgress)} WHERE student_id IN {in_class}"),
-        (
-            "max(received_at)",
-            f"{table(Report)} WHERE outcome = 'completed' AND student_id IN {in_class}",
-        ),
-        ("sum(id)", tokens),
-        ("sum(student_id)", f"{tokens} AND last_seen_at >= %(online_since)s"),
-        ("sum(module_id)", f"{table(Klass.modules.through)} WHERE klass_id = %(klass)s"),
-        ("max(updated_at)", table(Module)),
-        ("sum(id)", f"{table(Objective)} WHERE archived_at IS NULL"),
-    ]
-    # A count and the newest (or, for ids, their sum): a row added, changed or removed shows.
-    count_and_latest = "CAST(count(*) AS TEXT) || ',' || COALESCE(CAST({} AS TEXT), '')"
-    columns = ", ".join(
-        f"(SELECT {count_and_latest.format(latest)} FROM {rows})" for latest, rows in parts
+    teaches = (
+        f"SELECT count(*) FROM {table(Klass.instructors.through)} "
+        "WHERE klass_id = %(klass)s AND user_id = %(user)s"
     )
-    return f"SELECT {columns}"
+    # The members, each with their active worker token if any (one at most), and
+    # which of those were seen within the online window.
+    members = (
+        "CAST(count(*) AS TEXT) || ',' || COALESCE(CAST(sum(m.user_id) AS TEXT), '') || ',' || "
+        "COALESCE(CAST(sum(t.id) AS TEXT), '') || ',' || "
+        "COALESCE(CAST(sum(CASE WHEN t.last_seen_at >= %(online_since)s "
+        "THEN t.id END) AS TEXT), '') "
+        f"FROM {table(Klass.students.through)} m LEFT JOIN {table(WorkerToken)} t "
+        "ON t.student_id = m.user_id AND t.revoked_at IS NULL WHERE m.klass_id = %(klass)s"
+    )
+    count_and = "CAST(count(*) AS TEXT) || ',' || COALESCE(CAST({} AS TEXT), '') FROM {}"
+    parts = [
+        members,
+        count_and.format(
+            "sum(module_id)", f"{table(Klass.modules.through)} WHERE klass_id = %(klass)s"
+        ),
+        count_and.format("max(updated_at)", table(Module)),
+        count_and.format("sum(id)", f"{table(Objective)} WHERE archived_at IS NULL"),
+    ]
+    return f"SELECT ({teaches}), " + ", ".join(f"(SELECT {part})" for part in parts)
 
 
 # --- The snapshot ---------------------------------------------------------------

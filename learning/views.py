@@ -275,14 +275,17 @@ PAGE_SIZE = 100
 @require_GET
 @login_required
 def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
-    klass = _taught(request, class_id)
     poll_url = _query_url(request, drop=("v",))
-    # The live region polls with the version it shows. The version comes from one
-    # aggregate query, so an unchanged region is a cheap 204, which htmx leaves
-    # alone (focus and scroll stay where they are); only a change renders.
-    version = dashboard.live_version(klass=klass, query=poll_url)
+    # The live region polls with the version it shows. The version comes from the
+    # class's activity stamp and one aggregate query, so an unchanged region is a
+    # cheap 204, which htmx leaves alone (focus and scroll stay where they are);
+    # only a change renders.
+    version = dashboard.live_version(user=request.user, class_id=class_id, query=poll_url)
+    if version is None:
+        raise Http404
     if request.htmx and request.GET.get("v") == version:
         return HttpResponse(status=204)
+    klass = _taught(request, class_id)
     snapshot = dashboard.class_snapshot(klass=klass, module_slug=request.GET.get("module", ""))
     form = DashboardFilterForm(
         request.GET,

@@ -9,7 +9,8 @@ database in use. Reports are the recorded diagnostics fixtures (tests/diagnostic
 judged by the server's verdict, so the stored JSON is the size real reports are.
 
 Prints, per class size: the dashboard's p50 and p95 (full page; the live
-region's htmx poll when nothing changed, a 204 decided by one aggregate query;
+region's htmx poll when nothing changed, a 204 decided by the class's activity
+stamp in the cache and one aggregate query;
 the poll when something changed, which renders the region), its SQL query count,
 and the ratio of its p50 to a trivial view's p50 measured in the same run; then
 the two targets at the largest size (unchanged poll p50 <= 5 ms, full page p50

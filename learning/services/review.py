@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from learning.models import Klass, ObjectiveProgress
+from learning.services.live import dashboards_touch
 
 COMMENT_MAX = 2000
 Review = ObjectiveProgress.Review
@@ -50,4 +51,5 @@ def objective_review(
     progress.save(
         update_fields=["review", "review_comment", "reviewed_by", "reviewed_at", "updated_at"]
     )
+    dashboards_touch(student_ids=[progress.student_id])
     return progress

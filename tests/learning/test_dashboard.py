@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -196,8 +197,38 @@ def test_an_unchanged_poll_is_one_aggregate_query_and_builds_nothing(teacher_cli
     again = poll(teacher_client, class_data)
     with CaptureQueriesContext(connection) as queries:
         assert again().status_code == 204
-    # The session, the instructor, the class, and the version.
-    assert len(queries) == 4
+    # The instructor, and the version (whether they teach the class included); the
+    # session comes from the cache, the students' activity from the class's stamp.
+    assert len(queries) == 2
+    assert "learning_objectiveprogress" not in queries[-1]["sql"]
+    assert "diagnostics_report" not in queries[-1]["sql"]
+
+
+def test_a_poll_of_a_class_the_user_does_not_teach_is_a_404(client, make_user, class_data):
+    client.force_login(make_user("other-teacher", role="instructor"))
+    response = client.get(dashboard_url(class_data, v="0"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 404
+
+
+def test_a_lost_activity_stamp_renders_once_then_polls_agree_again(teacher_client, class_data):
+    again = poll(teacher_client, class_data)
+    cache.clear()  # Redis restarted, say
+    assert again().status_code == 200
+    assert poll(teacher_client, class_data)().status_code == 204
+
+
+def test_the_stamp_is_renewed_again_once_the_write_commits(
+    teacher_client, class_data, module, other_student, django_capture_on_commit_callbacks
+):
+    """A poll between the write and its commit builds the region from the data as
+    it was; the stamp written after the commit makes the next poll build it again."""
+    with django_capture_on_commit_callbacks() as callbacks:
+        objective_self_assess(student=other_student, objective=objective(module, 2), confidence=5)
+    between = poll(teacher_client, class_data)
+    assert between().status_code == 204
+    for callback in callbacks:
+        callback()
+    assert between().status_code == 200
 
 
 def test_a_page_link_inside_the_live_region_renders_although_it_carries_the_version(
@@ -211,17 +242,17 @@ def test_a_page_link_inside_the_live_region_renders_although_it_carries_the_vers
     assert len(rows(page2.content.decode())) == 3
 
 
-def _self_assess(class_data, module, student, other_student):
+def _self_assess(class_data, module, student, other_student, worker_token):
     objective_self_assess(student=other_student, objective=objective(module, 2), confidence=5)
 
 
-def _untick(class_data, module, student, other_student):
+def _untick(class_data, module, student, other_student, worker_token):
     from learning.services.progress import objective_untick
 
     objective_untick(student=other_student, objective=objective(module, 1))
 
 
-def _review(class_data, module, student, other_student):
+def _review(class_data, module, student, other_student, worker_token):
     progress = ObjectiveProgress.objects.get(student=student, objective=objective(module, 0))
     objective_review(
         reviewer=class_data.instructors.get(),
@@ -231,29 +262,42 @@ def _review(class_data, module, student, other_student):
     )
 
 
-def _report(class_data, module, student, other_student):
-    add_reports(other_student, FAILING, start=timezone.now())
+def _report(class_data, module, student, other_student, worker_token):
+    """A report as the student's worker posts it, through the API."""
+    from django.test import Client
+
+    from tests.diagnostics.pipeline.helpers import fixture_dict, post_json, submission
+
+    body = submission(fixture_dict("torch_missing"))
+    assert post_json(Client(), "/reports", body, worker_token).status_code == 201
 
 
-def _resource_done(class_data, module, student, other_student):
+def _resource_done(class_data, module, student, other_student, worker_token):
     from learning.services.progress import resource_mark
 
     resource_mark(student=student, resource=module.resources.first(), done=True)
 
 
-def _worker_online(class_data, module, student, other_student):
+def _worker_online(class_data, module, student, other_student, worker_token):
     from diagnostics import services
 
     token, _ = services.token_create(student=student)
     services.token_heartbeat(token=token, info={})
 
 
-def _student_joins(class_data, module, student, other_student):
+def _student_joins(class_data, module, student, other_student, worker_token):
     add_students(class_data, 1)
 
 
-def _student_leaves(class_data, module, student, other_student):
+def _student_leaves(class_data, module, student, other_student, worker_token):
     class_data.students.remove(other_student)
+
+
+@pytest.fixture
+def worker_token(other_student) -> str:
+    from diagnostics import services
+
+    return services.token_create(student=other_student)[1]
 
 
 @pytest.mark.parametrize(
@@ -270,10 +314,10 @@ def _student_leaves(class_data, module, student, other_student):
     ],
 )
 def test_any_change_the_region_shows_makes_the_poll_render_it(
-    teacher_client, class_data, module, student, other_student, change
+    teacher_client, class_data, module, student, other_student, worker_token, change
 ):
     again = poll(teacher_client, class_data)
-    change(class_data, module, student, other_student)
+    change(class_data, module, student, other_student, worker_token)
     response = again()
     assert response.status_code == 200
     assert response.content.decode().lstrip().startswith('<div id="live"')
@@ -282,10 +326,14 @@ def test_any_change_the_region_shows_makes_the_poll_render_it(
 def test_a_change_in_another_class_leaves_the_poll_at_204(
     teacher_client, class_data, module, make_user
 ):
-    again = poll(teacher_client, class_data)
     outsider = make_user("outsider")
+    elsewhere = Klass.objects.create(name="Another class")
+    elsewhere.instructors.add(class_data.instructors.get())
+    elsewhere.students.add(outsider)
+    again, theirs = poll(teacher_client, class_data), poll(teacher_client, elsewhere)
     objective_self_assess(student=outsider, objective=objective(module, 2), confidence=5)
     assert again().status_code == 204
+    assert theirs().status_code == 200  # the outsider's own class does show it
 
 
 def test_the_times_ago_refresh_each_minute(teacher_client, class_data, monkeypatch):
