@@ -11,7 +11,6 @@ are then plain Python over those rows.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -49,6 +47,7 @@ from learning.models import (
     ObjectiveProgress,
     ResourceProgress,
     Status,
+    StudentActivity,
     status_of,
 )
 from learning.selectors import objective_rows
@@ -211,34 +210,17 @@ def class_modules(*, klass: Klass) -> list[Module]:
 # --- Has the live region changed? -------------------------------------------------
 
 
-def activity_key(klass_id: int) -> str:
-    return f"dashboard-activity:{klass_id}"
-
-
-def activity_stamp(*, klass_id: int) -> str:
-    """What the latest write to the class's students' progress, resources done or
-    reports left in the cache (learning.services.live.dashboards_touch)."""
-    key = activity_key(klass_id)
-    stamp = cache.get(key)
-    if stamp is None:  # never written, or the cache lost it: everyone starts a new one
-        cache.add(key, uuid.uuid4().hex, timeout=None)
-        stamp = cache.get(key)
-    return str(stamp)
-
-
 def live_version(*, user: User, class_id: int, query: str) -> str | None:
-    """A version of the dashboard's live region, from data; None if the user does
-    not teach the class (the view's 404).
+    """A version of the dashboard's live region, from data, in one aggregate query;
+    None if the user does not teach the class (the view's 404).
 
-    Two parts. The students' activity (progress, resources done, reports) is the
-    class's activity stamp, which every service that writes those rows renews:
-    reading it does not grow with the class. The rest is one aggregate query:
-    whether the user teaches the class, the members, their worker tokens and who
-    is online, the class's modules and the objectives. With the query string
-    (filters, page) and the current minute, for the "5 minutes ago" texts and as
-    the backstop for a write that no service made (the admin): it shows within a
-    minute. An unchanged version lets the poll answer 204 without building the
-    snapshot.
+    Whether the user teaches the class; the members, with their active worker
+    token, who is online, and their activity counts (StudentActivity, which the
+    services that write progress, resources done and reports count up); the
+    class's modules and the objectives. With the query string (filters, page)
+    and the current minute, for the "5 minutes ago" texts and as the backstop
+    for a write no service made (the admin): it shows within a minute. An
+    unchanged version lets the poll answer 204 without building the snapshot.
     """
     online_since = timezone.now() - timedelta(seconds=3 * settings.DIAGNOSTICS_HEARTBEAT_INTERVAL)
     params = {
@@ -253,7 +235,7 @@ def live_version(*, user: User, class_id: int, query: str) -> str | None:
     if not teaches:
         return None
     minute = timezone.now().replace(second=0, microsecond=0)
-    stamp = repr((query, minute.isoformat(), activity_stamp(klass_id=class_id), row))
+    stamp = repr((query, minute.isoformat(), row))
     return hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
 
@@ -273,14 +255,17 @@ def _version_sql() -> str:
         f"SELECT count(*) FROM {table(Klass.instructors.through)} "
         "WHERE klass_id = %(klass)s AND user_id = %(user)s"
     )
-    # The members, each with their active worker token if any (one at most), and
-    # which of those were seen within the online window.
+    # The members, each with their activity count and their active worker token if
+    # any (one at most), and which of those were seen within the online window.
     members = (
         "CAST(count(*) AS TEXT) || ',' || COALESCE(CAST(sum(m.user_id) AS TEXT), '') || ',' || "
+        "COALESCE(CAST(sum(a.changes) AS TEXT), '') || ',' || "
         "COALESCE(CAST(sum(t.id) AS TEXT), '') || ',' || "
         "COALESCE(CAST(sum(CASE WHEN t.last_seen_at >= %(online_since)s "
         "THEN t.id END) AS TEXT), '') "
-        f"FROM {table(Klass.students.through)} m LEFT JOIN {table(WorkerToken)} t "
+        f"FROM {table(Klass.students.through)} m "
+        f"LEFT JOIN {table(StudentActivity)} a ON a.student_id = m.user_id "
+        f"LEFT JOIN {table(WorkerToken)} t "
         "ON t.student_id = m.user_id AND t.revoked_at IS NULL WHERE m.klass_id = %(klass)s"
     )
     count_and = "CAST(count(*) AS TEXT) || ',' || COALESCE(CAST({} AS TEXT), '') FROM {}"

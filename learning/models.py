@@ -281,3 +281,20 @@ class ResourceProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} · {self.resource}"
+
+
+class StudentActivity(models.Model):
+    """How many times what the class dashboard shows of a student has changed.
+
+    One row a student, counted up by the services that write their progress,
+    resources done or reports (learning.services.live). The dashboard's poll sums
+    the counts of the class's members, instead of reading their rows.
+    """
+
+    student = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    changes = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.student} · {self.changes} changes"

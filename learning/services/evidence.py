@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 
 from diagnostics.agent.verdict.ids import Verifier
 from learning.models import Objective, ObjectiveProgress
-from learning.services.live import dashboards_touch
+from learning.services.live import activity_touch
 
 SUMMARY_MAX = ObjectiveProgress._meta.get_field("evidence_summary").max_length
 
@@ -53,7 +53,7 @@ def evidence_record(
         unique_fields=["student", "objective"],
         update_fields=["evidence", "evidence_at", "evidence_summary", "updated_at"],
     )
-    dashboards_touch(student_ids=[student.pk])  # the report itself shows too
+    activity_touch(student_id=student.pk)  # the report itself shows too
     return len(rows)
 
 
@@ -70,5 +70,5 @@ def evidence_hold_for_review(
     ).update(
         evidence=ObjectiveProgress.Evidence.NEEDS_REVIEW, evidence_summary=summary[:SUMMARY_MAX]
     )
-    dashboards_touch(student_ids=[student.pk])  # the twin report's flag shows too
+    activity_touch(student_id=student.pk)  # the twin report's flag shows too
     return held

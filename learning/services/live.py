@@ -2,38 +2,33 @@
 
 Every service that writes what the dashboard's live region shows of a student
 (progress, resources done, reports through their evidence) calls
-`dashboards_touch`, which renews the activity stamp of each of the student's
-classes. The dashboard's poll reads that stamp (learning.dashboard.live_version)
-instead of scanning the class's rows.
+`activity_touch` after its write, which counts up the student's StudentActivity
+row (in the same transaction where there is one; after the write where there is
+none, so that a poll that sees the new count also sees the write). The
+dashboard's poll (learning.dashboard.live_version) sums those counts over the
+class instead of reading the rows themselves.
 """
 
-import uuid
-from collections.abc import Iterable
+from functools import lru_cache
 
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 
-from learning.dashboard import activity_key
-from learning.models import Klass
+from learning.models import StudentActivity
 
 
-def dashboards_touch(*, student_ids: Iterable[int]) -> None:
-    """Renew the activity stamp of these students' classes, now and once the
-    transaction commits.
+def activity_touch(*, student_id: int) -> None:
+    """Count one change for the student: one upsert, inside the caller's transaction,
+    so a poll sees the new count only with the committed data."""
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(), [student_id])
 
-    The second stamp is the one that counts: a poll between the two may build
-    the region from the data as it was before the commit, and the stamp written
-    after the commit makes the next poll build it again.
-    """
-    members = Klass.students.through.objects.filter(user_id__in=list(student_ids))
-    klass_ids = set(members.values_list("klass_id", flat=True))
-    if not klass_ids:
-        return
 
-    def renew() -> None:
-        stamp = uuid.uuid4().hex
-        cache.set_many({activity_key(pk): stamp for pk in klass_ids}, timeout=None)
-
-    renew()
-    if connection.in_atomic_block:
-        transaction.on_commit(renew)
+@lru_cache(maxsize=1)
+def _upsert_sql() -> str:
+    # Raw SQL: the ORM has no "add one, or insert" in one statement. PostgreSQL and
+    # SQLite (3.24+) both take ON CONFLICT.
+    table = connection.ops.quote_name(StudentActivity._meta.db_table)
+    return (
+        f"INSERT INTO {table} (student_id, changes) VALUES (%s, 1) "
+        f"ON CONFLICT (student_id) DO UPDATE SET changes = {table}.changes + 1"
+    )

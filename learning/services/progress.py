@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from learning.models import Objective, ObjectiveProgress, Resource, ResourceProgress
-from learning.services.live import dashboards_touch
+from learning.services.live import activity_touch
 
 REFLECTION_MAX = 2000
 
@@ -40,7 +40,7 @@ def objective_self_assess(
             "self_assessed_at": timezone.now(),
         },
     )
-    dashboards_touch(student_ids=[student.pk])
+    activity_touch(student_id=student.pk)
     return progress
 
 
@@ -50,14 +50,15 @@ def objective_untick(*, student: User, objective: Objective) -> ObjectiveProgres
     progress = ObjectiveProgress.objects.filter(student=student, objective=objective).first()
     if progress is None:
         return None
-    dashboards_touch(student_ids=[student.pk])
     if not progress.evidence:
         progress.delete()
+        activity_touch(student_id=student.pk)
         return None
     progress.confidence = None
     progress.reflection = ""
     progress.self_assessed_at = None
     progress.save(update_fields=["confidence", "reflection", "self_assessed_at", "updated_at"])
+    activity_touch(student_id=student.pk)
     return progress
 
 
@@ -67,4 +68,4 @@ def resource_mark(*, student: User, resource: Resource, done: bool) -> None:
         ResourceProgress.objects.get_or_create(student=student, resource=resource)
     else:
         ResourceProgress.objects.filter(student=student, resource=resource).delete()
-    dashboards_touch(student_ids=[student.pk])
+    activity_touch(student_id=student.pk)

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from learning.models import Klass, ObjectiveProgress
-from learning.services.live import dashboards_touch
+from learning.services.live import activity_touch
 
 COMMENT_MAX = 2000
 Review = ObjectiveProgress.Review
@@ -51,5 +51,5 @@ def objective_review(
     progress.save(
         update_fields=["review", "review_comment", "reviewed_by", "reviewed_at", "updated_at"]
     )
-    dashboards_touch(student_ids=[progress.student_id])
+    activity_touch(student_id=progress.student_id)
     return progress

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -198,7 +197,7 @@ def test_an_unchanged_poll_is_one_aggregate_query_and_builds_nothing(teacher_cli
     with CaptureQueriesContext(connection) as queries:
         assert again().status_code == 204
     # The instructor, and the version (whether they teach the class included); the
-    # session comes from the cache, the students' activity from the class's stamp.
+    # session comes from the cache, the students' activity from their counts.
     assert len(queries) == 2
     assert "learning_objectiveprogress" not in queries[-1]["sql"]
     assert "diagnostics_report" not in queries[-1]["sql"]
@@ -208,27 +207,6 @@ def test_a_poll_of_a_class_the_user_does_not_teach_is_a_404(client, make_user, c
     client.force_login(make_user("other-teacher", role="instructor"))
     response = client.get(dashboard_url(class_data, v="0"), HTTP_HX_REQUEST="true")
     assert response.status_code == 404
-
-
-def test_a_lost_activity_stamp_renders_once_then_polls_agree_again(teacher_client, class_data):
-    again = poll(teacher_client, class_data)
-    cache.clear()  # Redis restarted, say
-    assert again().status_code == 200
-    assert poll(teacher_client, class_data)().status_code == 204
-
-
-def test_the_stamp_is_renewed_again_once_the_write_commits(
-    teacher_client, class_data, module, other_student, django_capture_on_commit_callbacks
-):
-    """A poll between the write and its commit builds the region from the data as
-    it was; the stamp written after the commit makes the next poll build it again."""
-    with django_capture_on_commit_callbacks() as callbacks:
-        objective_self_assess(student=other_student, objective=objective(module, 2), confidence=5)
-    between = poll(teacher_client, class_data)
-    assert between().status_code == 204
-    for callback in callbacks:
-        callback()
-    assert between().status_code == 200
 
 
 def test_a_page_link_inside_the_live_region_renders_although_it_carries_the_version(
@@ -314,7 +292,13 @@ def worker_token(other_student) -> str:
     ],
 )
 def test_any_change_the_region_shows_makes_the_poll_render_it(
-    teacher_client, class_data, module, student, other_student, worker_token, change
+    teacher_client,
+    class_data,
+    module,
+    student,
+    other_student,
+    worker_token,
+    change,
 ):
     again = poll(teacher_client, class_data)
     change(class_data, module, student, other_student, worker_token)
