@@ -276,10 +276,10 @@ PAGE_SIZE = 100
 @login_required
 def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
     poll_url = _query_url(request, drop=("v",))
-    # The live region polls with the version it shows. The version comes from the
-    # class's activity stamp and one aggregate query, so an unchanged region is a
-    # cheap 204, which htmx leaves alone (focus and scroll stay where they are);
-    # only a change renders.
+    # The live region polls with the version it shows. The version comes from one
+    # aggregate query (the members, their tokens and their activity counts), so an
+    # unchanged region is a cheap 204, which htmx leaves alone (focus and scroll
+    # stay where they are); only a change renders.
     version = dashboard.live_version(user=request.user, class_id=class_id, query=poll_url)
     if version is None:
         raise Http404
