@@ -106,6 +106,7 @@ class Engine:
                 if b"dockerd" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     os.kill(pid, signal.SIGTERM)
                     _wait_gone(pid)
+        _unmount_under(STATE)
 
     def clean(self) -> None:
         """Remove every container and volume this stage made (they carry its label)."""
@@ -129,6 +130,9 @@ class Engine:
             self.proc.kill()
             self.proc.wait()
         self.proc = None
+        _unmount_under(STATE)
+        left = _mounts_under(STATE)
+        assert not left, f"dockerd left mounts behind that block deleting the clone: {left}"
         log("dockerd stopped")
 
     def has_image(self, name: str) -> bool:
@@ -139,6 +143,20 @@ class Engine:
         result = self("build", "--network", "host", "-t", tag, *extra, str(context), check=False)
         if result.returncode:
             raise RuntimeError(f"building {tag} failed:\n{result.stdout[-4000:]}{result.stderr}")
+
+
+def _mounts_under(folder: Path) -> list[str]:
+    prefix = f"{folder.resolve()}/"
+    mounts = Path("/proc/self/mounts").read_text().splitlines()
+    points = [line.split()[1].replace("\\040", " ") for line in mounts]  # spaces as octal
+    return [point for point in points if point.startswith(prefix)]
+
+
+def _unmount_under(folder: Path) -> None:
+    """What dockerd leaves mounted in its state folder after it exits (the host
+    network namespace's file under exec/netns): else the clone can't be deleted."""
+    for point in sorted(_mounts_under(folder), key=len, reverse=True):  # the deepest first
+        subprocess.run(["umount", point], check=False, capture_output=True)
 
 
 def _wait_gone(pid: int) -> None:
