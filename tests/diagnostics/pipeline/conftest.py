@@ -134,19 +134,4 @@ def rabbitmq_broker(settings, rabbitmq_node):
     # Queue names no other test shares, so a message left by one never reaches another.
     settings.DIAGNOSTICS_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:8]}."
     settings.DIAGNOSTICS_HEARTBEAT_INTERVAL = 1
-    _close_worker_connections(rabbitmq_node)
     return rabbitmq_node
-
-
-def _close_worker_connections(node) -> None:
-    """Every test starts with no worker connected to the students' vhost: a worker
-    an earlier test killed can stay listed for a while, and would count in the
-    next test's sweep."""
-    from diagnostics import broker
-    from tests.diagnostics.pipeline.processes import wait_for
-
-    def workers() -> list[dict]:
-        return [c for c in broker.worker_connections() if c.get("user") != "server"]
-
-    broker.close_connections(workers())
-    wait_for(lambda: not workers(), 30, "earlier tests' worker connections to close")
