@@ -23,20 +23,12 @@ from learning.models import CoInstructorInvite, Klass, Module
 from learning.selectors import invitations_for, module_chapters
 from learning.services import classes, uploads
 from learning.services.accounts import is_instructor
-from learning.views import HtmxHttpRequest
+from learning.views import HtmxHttpRequest, taught_class
 
 
 def _instructor(request: HtmxHttpRequest) -> None:
     if not is_instructor(request.user):
         raise Http404
-
-
-def taught_class(request: HtmxHttpRequest, class_id: int) -> Klass:
-    """The class if the user teaches it; a 404 otherwise, as for no such class."""
-    klass = dashboard.class_for_instructor(user=request.user, class_id=class_id)
-    if klass is None:
-        raise Http404
-    return klass
 
 
 # --- Your classes ----------------------------------------------------------------

@@ -285,7 +285,7 @@ def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
         raise Http404
     if request.htmx and request.GET.get("v") == version:
         return HttpResponse(status=204)
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     snapshot = dashboard.class_snapshot(klass=klass, module_slug=request.GET.get("module", ""))
     form = DashboardFilterForm(
         request.GET,
@@ -322,7 +322,7 @@ def class_dashboard(request: HtmxHttpRequest, class_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def student_detail(request: HtmxHttpRequest, class_id: int, user_id: int) -> HttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     student = get_object_or_404(klass.students, pk=user_id)
     return _student_page(request, klass, student)
 
@@ -332,7 +332,7 @@ def student_detail(request: HtmxHttpRequest, class_id: int, user_id: int) -> Htt
 def objective_review_save(
     request: HtmxHttpRequest, class_id: int, user_id: int, objective_id: int
 ) -> HttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     student = get_object_or_404(klass.students, pk=user_id)
     progress = get_object_or_404(
         ObjectiveProgress.objects.select_related("objective"),
@@ -359,7 +359,7 @@ def objective_review_save(
 @require_GET
 @login_required
 def export_csv(request: HtmxHttpRequest, class_id: int) -> StreamingHttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     chunks = exports.progress_csv(klass=klass)
     return _download(klass, chunks, "text/csv; charset=utf-8", "progress.csv")
 
@@ -367,7 +367,7 @@ def export_csv(request: HtmxHttpRequest, class_id: int) -> StreamingHttpResponse
 @require_GET
 @login_required
 def export_json(request: HtmxHttpRequest, class_id: int) -> StreamingHttpResponse:
-    klass = _taught(request, class_id)
+    klass = taught_class(request, class_id)
     return _download(klass, exports.evidence_json(klass=klass), "application/json", "evidence.json")
 
 
@@ -378,7 +378,8 @@ def _download(klass: Klass, chunks, content_type: str, suffix: str) -> Streaming
     return response
 
 
-def _taught(request: HtmxHttpRequest, class_id: int) -> Klass:
+def taught_class(request: HtmxHttpRequest, class_id: int) -> Klass:
+    """The class if the user teaches it; a 404 otherwise, as for no such class."""
     klass = dashboard.class_for_instructor(user=request.user, class_id=class_id)
     if klass is None:
         raise Http404
