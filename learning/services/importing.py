@@ -217,8 +217,9 @@ def _archive_missing(present: set[str], dry_run: bool) -> list[ArchivedModule]:
     )
     archived = [ArchivedModule(m.slug, m.title, m.source_path, m.students) for m in gone]
     if archived and not dry_run:
+        now = timezone.now()  # update() skips auto_now: the dashboards' version reads it
         Module.objects.filter(slug__in=[m.slug for m in archived]).update(
-            archived_at=timezone.now()
+            archived_at=now, updated_at=now
         )
     return archived
 

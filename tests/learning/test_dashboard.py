@@ -263,6 +263,19 @@ def _worker_online(class_data, module, student, other_student, worker_token):
     services.token_heartbeat(token=token, info={})
 
 
+def _module_archived(class_data, module, student, other_student, worker_token):
+    """Its page left the course: a whole-course import archives it."""
+    import tempfile
+    from pathlib import Path
+
+    from learning.services.importing import import_course
+
+    with tempfile.TemporaryDirectory() as empty:
+        import_course(directory=Path(empty), archive_missing=True)
+    module.refresh_from_db()
+    assert module.archived_at is not None
+
+
 def _student_joins(class_data, module, student, other_student, worker_token):
     add_students(class_data, 1)
 
@@ -287,6 +300,7 @@ def worker_token(other_student) -> str:
         _report,
         _resource_done,
         _worker_online,
+        _module_archived,
         _student_joins,
         _student_leaves,
     ],
