@@ -121,7 +121,7 @@ def torch_install_command(report: Report | None) -> str:
             build = None
     if build is None:
         released = [r for r in torch_tables.tables().releases if r.status == "released"]
-        newest = max(released, key=lambda r: torch_tables.numbers(r.torch))
+        newest = max(released, key=lambda r: torch_tables.version_tuple(r.torch))
         build = torch_tables.Build(newest, min(newest.variants, key=torch_tables.cuda_of))
     return " && ".join(torch_tables.pip_install(build))
 

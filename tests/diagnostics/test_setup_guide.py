@@ -88,7 +88,7 @@ def test_without_a_report_torch_is_the_newest_release_on_its_widest_cuda_variant
     setup = setup_steps(token=None, online=False, report=None, wheel_url=WHEEL, shell=Shell.SH)
     command = setup.steps[2].commands[Shell.SH]
     released = [r for r in tables.tables().releases if r.status == "released"]
-    newest = max(released, key=lambda r: tables.numbers(r.torch))
+    newest = max(released, key=lambda r: tables.version_tuple(r.torch))
     assert f'"torch=={newest.torch}.*"' in command and '"torchvision==' in command
     assert command.endswith(f"{tables.tables().index_url}/cu126")
 

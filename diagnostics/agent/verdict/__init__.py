@@ -27,6 +27,7 @@ from diagnostics.agent.verdict.tables import (
     pip_install,
     render,
     replace_torch,
+    version_tuple,
 )
 
 __all__ = ["DEPENDS_ON", "REQUIRED", "Check", "Status", "Verdict", "implausibilities", "judge"]
@@ -55,10 +56,6 @@ WSL_DRIVER_HINT = (
 
 
 # ---------------------------------------------------------------- fact helpers
-
-
-def version_tuple(text: str | None) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", text or ""))
 
 
 def cuda_major(report: Report) -> int | None:

@@ -78,7 +78,8 @@ def tables() -> Tables:
     return Tables.model_validate(json.loads(TABLES.read_text(encoding="utf-8")))
 
 
-def numbers(text: str | None) -> tuple[int, ...]:
+def version_tuple(text: str | None) -> tuple[int, ...]:
+    """ "12.6.77" -> (12, 6, 77); every run of digits, so "560.35.03" and "cu126" work."""
     return tuple(int(n) for n in re.findall(r"\d+", text or ""))
 
 
@@ -95,7 +96,7 @@ def min_driver(cuda_major: int, windows: bool) -> str | None:
 
 def driver_runs(tag: str, driver: str | None, windows: bool) -> bool:
     needed = min_driver(cuda_of(tag)[0], windows)
-    return not driver or (needed is not None and numbers(driver) >= numbers(needed))
+    return not driver or (needed is not None and version_tuple(driver) >= version_tuple(needed))
 
 
 def arch_runs(major: int, minor: int, arch: str) -> bool:
@@ -133,8 +134,10 @@ def choose(
     """The build to install: the student's torch release if one of its variants fits,
     else the newest released one that does; None when the driver runs none of them."""
     released = [r for r in tables().releases if r.status == "released"]
-    mine = ".".join(str(n) for n in numbers(installed)[:2])
-    ordered = sorted(released, key=lambda r: (r.torch != mine, tuple(-n for n in numbers(r.torch))))
+    mine = ".".join(str(n) for n in version_tuple(installed)[:2])
+    ordered = sorted(
+        released, key=lambda r: (r.torch != mine, tuple(-n for n in version_tuple(r.torch)))
+    )
     for release in ordered:
         for tag in release.preference():
             archs = release.variants[tag]
@@ -147,7 +150,7 @@ def choose(
 def last_branch(major: int, minor: int) -> LastBranch | None:
     """The last driver branch for a GPU this old, if NVIDIA has ended its driver line."""
     for row in tables().last_driver_branches:
-        if (major, minor) < numbers(row.below_capability)[:2]:
+        if (major, minor) < version_tuple(row.below_capability)[:2]:
             return row
     return None
 
