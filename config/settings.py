@@ -408,7 +408,7 @@ else:
 
 # Worker pipeline. The public URL is what a student's worker posts to.
 TORCHREADY_PUBLIC_URL = (env_str("TORCHREADY_PUBLIC_URL") or "").rstrip("/")
-# Students' brokers (config/brokers.py checks them): where the server puts
+# Students' brokers (student_brokers, above, checks them): where the server puts
 # students' runs (STUDENT_BROKER_URL, with the server's credentials), the broker
 # as students' workers reach it (TORCHREADY_WORKER_BROKER_URL, with no
 # credentials: each worker logs in with its own id and token), RabbitMQ's

@@ -193,6 +193,12 @@ class Report(models.Model):
         return zlib.decompress(bytes(self.raw_gz)).decode() if self.raw_gz is not None else None
 
     @property
+    def needs_review(self) -> bool:
+        """Passing, but flagged: it verifies once an instructor has looked. Kept in the
+        summary, which a twin's flag updates and pruning keeps."""
+        return bool(self.summary.get("needs_review", False))
+
+    @property
     def response(self) -> dict:
         """The API's answer, the same when the same report is posted again."""
         return {

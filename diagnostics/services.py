@@ -56,7 +56,7 @@ def token_revoke_all(*, student: User) -> int:
     token_ids = list(active.values_list("pk", flat=True))
     revoked = active.filter(pk__in=token_ids).update(revoked_at=timezone.now())
     if token_ids:
-        transaction.on_commit(lambda: broker_disconnect(token_ids=token_ids))
+        transaction.on_commit(_broker_disconnect_now)
     return revoked
 
 
@@ -70,22 +70,17 @@ def token_heartbeat(*, token: WorkerToken, info: dict) -> WorkerToken:
 # --- The students' broker ----------------------------------------------------
 
 
-def broker_disconnect(*, token_ids: list[int]) -> int:
-    """Close these tokens' open broker connections now, through RabbitMQ's management API.
+def _broker_disconnect_now() -> None:
+    """Close revoked tokens' broker connections at once, not at beat's next sweep.
 
     RabbitMQ refuses the token's next log-in once its auth cache forgets it (30 s
-    at most); a worker that got back in meanwhile is closed by
-    broker_disconnect_revoked, which beat runs every 15 s.
+    at most); a worker that got back in meanwhile is closed by the sweep, which
+    beat runs every 15 s.
     """
-    if not broker.management_enabled():
-        return 0
-    logins = {broker.worker_login(token_id=token_id) for token_id in token_ids}
     try:
-        found = broker.worker_connections()
-        return broker.close_connections(c for c in found if c.get("user") in logins)
+        broker_disconnect_revoked()
     except broker.ManagementError as exc:
         log.warning("could not close revoked workers' broker connections yet: %s", exc)
-        return 0
 
 
 def broker_disconnect_revoked() -> int:
@@ -94,14 +89,13 @@ def broker_disconnect_revoked() -> int:
         return 0
     server_user = urlsplit(broker.student_broker_url()).username
     connections = [c for c in broker.worker_connections() if c.get("user") != server_user]
-    token_ids = {broker.token_id_of(str(c.get("user", ""))) for c in connections}
+    owners = {c["name"]: broker.token_id_of(str(c.get("user", ""))) for c in connections}
     active = set(
         WorkerToken.objects.filter(
-            pk__in=token_ids - {None}, revoked_at__isnull=True, student__is_active=True
+            pk__in=set(owners.values()) - {None}, revoked_at__isnull=True, student__is_active=True
         ).values_list("pk", flat=True)
     )
-    stale = [c for c in connections if broker.token_id_of(str(c.get("user", ""))) not in active]
-    return broker.close_connections(stale)
+    return broker.close_connections(c for c in connections if owners[c["name"]] not in active)
 
 
 # --- Runs -----------------------------------------------------------------
@@ -426,16 +420,19 @@ def _twins(*, student: User, fingerprints: dict) -> list[Report]:
     )
 
 
+TWIN_FLAG = "the same GPU or identical benchmark figures came from "
+
+
 def _twin_flag(twins: list[Report]) -> str:
     names = sorted({t.student.get_username() for t in twins})
-    return "the same GPU or identical benchmark figures came from " + ", ".join(names[:5])
+    return TWIN_FLAG + ", ".join(names[:5])
 
 
 def _twins_flag(*, twins: list[Report], student: User) -> None:
     """The earlier reports get the flag too: a copy makes both sides need review."""
     from learning.services.evidence import evidence_hold_for_review
 
-    flag = f"the same GPU or identical benchmark figures came from {student.get_username()}"
+    flag = TWIN_FLAG + student.get_username()
     for twin in twins:
         if flag not in twin.flags:
             review = twin.objective_met or twin.summary.get("needs_review", False)
@@ -464,7 +461,7 @@ def _evidence_apply(*, student: User, report: Report) -> None:
     """The newest report received is the evidence; a passing one with flags needs review."""
     from learning.services.evidence import evidence_record
 
-    review = bool(report.flags and report.verdict.get("objective_met"))
+    review = report.needs_review
     evidence_record(
         student=student,
         verifier=Verifier.GPU_ENV,

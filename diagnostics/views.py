@@ -196,7 +196,7 @@ def report_detail(request: HtmxHttpRequest, report_id) -> HttpResponse:
         "others": [r for r in selectors.reports_for_student(student=student) if r.pk != report.pk],
         "changes": report_changes(report, other),
         "compare": compare_rows(report, other) if other else [],
-        "needs_review": bool(report.flags and report.verdict.get("objective_met")),
+        "needs_review": report.needs_review,
         "clock_notice": services.clock_notice(skew_s=report.clock_skew_s),
         "keep_raw": settings.DIAGNOSTICS_KEEP_RAW_REPORTS,
         **report_context(report),
