@@ -19,10 +19,16 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import Any, TextIO
 
-from diagnostics.agent.isolate import CHILD_ENV, crashed_stages, emit_stage, run_child
+from diagnostics.agent.isolate import (
+    BUDGET_ENV,
+    CHILD_ENV,
+    crashed_stages,
+    emit_stage,
+    run_child,
+)
 from diagnostics.agent.report import Correctness, Finding, Report
 from diagnostics.agent.verdict import Verdict, judge
 
@@ -214,10 +220,20 @@ def document(report: Report, verdict: Verdict) -> dict[str, Any]:
 def child_timeout(args: argparse.Namespace) -> float:
     """How long before a child counts as hung; TORCHREADY_CHECK_TIMEOUT overrides it."""
     default = CHILD_TIMEOUT["quick" if args.quick or args.no_bench else "full"]
+    return _seconds(os.environ.get("TORCHREADY_CHECK_TIMEOUT")) or default
+
+
+def child_deadline() -> float | None:
+    """When the worker that started this check kills it (BUDGET_ENV), if one did."""
+    budget = _seconds(os.environ.get(BUDGET_ENV))
+    return monotonic() + budget if budget else None
+
+
+def _seconds(text: str | None) -> float | None:
     try:
-        return float(os.environ.get("TORCHREADY_CHECK_TIMEOUT", default)) or default
+        return float(text) if text else None
     except ValueError:
-        return default
+        return None
 
 
 def child_argv(args: argparse.Namespace) -> list[str]:
@@ -229,9 +245,11 @@ def child_argv(args: argparse.Namespace) -> list[str]:
 def cmd_check(args: argparse.Namespace) -> int:
     if os.environ.get(CHILD_ENV):
         return child_check(args)
-    timeout = child_timeout(args)
     result = run_child(
-        child_argv(args), timeout=timeout, relay=lambda line: emit(sys.stderr, line + "\n")
+        child_argv(args),
+        timeout=child_timeout(args),
+        deadline=child_deadline(),
+        relay=lambda line: emit(sys.stderr, line + "\n"),
     )
     failed = result.document is None or result.code == EXIT_FAILED
     if result.document is None:

@@ -17,11 +17,16 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
 CHILD_ENV = "TORCHREADY_CHECK_CHILD"
+# Seconds the whole check may take, set by the worker (its own limit kills the check,
+# not the check's children): the children stop in time for the check to report.
+BUDGET_ENV = "TORCHREADY_CHECK_BUDGET"
+MIN_RETRY_S = 10.0  # a retry with less time left than this would only be cut short
 CRASHED_ENV = "TORCHREADY_CRASHED"  # JSON: {"torch": "killed by SIGBUS (last output: ...)"}
 LAST_WORDS = 3  # stderr lines of a crashed child kept as evidence
 # The stages that load CUDA, in the order the child enters them.
@@ -64,22 +69,32 @@ def how_it_ended(code: int | None, timeout: float) -> str:
 
 
 def run_child(
-    argv: list[str], *, timeout: float, relay: Callable[[str], object], retries: int = len(RISKY)
+    argv: list[str],
+    *,
+    timeout: float,
+    relay: Callable[[str], object],
+    retries: int = len(RISKY),
+    deadline: float | None = None,
 ) -> ChildResult:
+    """Children until one reports, each given `timeout` (and no more than is left
+    before `deadline`, a time.monotonic() value)."""
     crashed: dict[str, str] = {}
     code: int | None = None
     for _ in range(retries + 1):
+        limit = timeout if deadline is None else min(timeout, deadline - time.monotonic())
+        if crashed and limit < min(timeout, MIN_RETRY_S):
+            break  # the deadline is near: what crashed so far is the report
         env = {**os.environ, CHILD_ENV: "1", "PYTHONIOENCODING": "utf-8"}
         env[CRASHED_ENV] = json.dumps(crashed)
         said: list[str] = []
-        stages, document, code = _one_child(argv, env, timeout, _tee(said, relay))
+        stages, document, code = _one_child(argv, env, max(limit, 1.0), _tee(said, relay))
         if document is not None and code in (0, 1, 3):
             return ChildResult(document, crashed, code)
         stage = next((s for s in RISKY if s not in stages and s not in crashed), None)
         if stage is None:
             break  # it died outside the CUDA stages: the check itself failed
         last = [line for line in said if line.strip() and not line.startswith("[")][-LAST_WORDS:]
-        why = how_it_ended(code, timeout)
+        why = how_it_ended(code, max(limit, 1.0))
         crashed[stage] = f"{why} (last output: {' | '.join(last)})" if last else why
     return ChildResult(None, crashed, code)
 

@@ -9,6 +9,7 @@ the worker lives on.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -16,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.agent import __version__
+from diagnostics.agent.isolate import BUDGET_ENV
 from diagnostics.agent.report import Finding, Report
 
 STDERR_TAIL = 4000
+BUDGET_SHARE = 0.9  # of the limit, for the check's CUDA children; the rest to report
 
 
 @dataclass
@@ -44,7 +47,12 @@ def run_check(
     try:
         # subprocess.run kills the child when the timeout fires, then reaps it.
         done = subprocess.run(
-            command, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+            command,
+            capture_output=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, BUDGET_ENV: f"{timeout * BUDGET_SHARE:g}"},
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         tail = _tail(exc.stderr)

@@ -2,6 +2,7 @@
 filesystem broker of the embedded default) and a worker started with the CLI,
 which runs the real quick check on this CPU-only machine."""
 
+import json
 import signal
 import sys
 import textwrap
@@ -131,20 +132,21 @@ def test_a_worker_killed_mid_run_never_leaves_the_run_stuck(
     assert wait_final(click_run(client, student), worker).state == CheckRun.State.POSTED
 
 
-def test_a_hanging_check_is_killed_by_the_time_limit_and_the_worker_lives_on(
+def test_a_check_that_hangs_in_torch_reports_it_within_the_time_limit_and_the_worker_lives_on(
     client, student, token, module, redis_broker, start_worker, settings, tmp_path
 ):
-    settings.DIAGNOSTICS_CHECK_TIMEOUT = 4
+    """The run's limit reaches the check (runner.BUDGET_SHARE of it), which kills its
+    hung torch child in time to post a report that names the stage."""
+    settings.DIAGNOSTICS_CHECK_TIMEOUT = 20
     fake = tmp_path / "hang" / "torch"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("import time\ntime.sleep(600)\n")
     worker = start_worker(token, env={"PYTHONPATH": f"{tmp_path / 'hang'}:{worker_root()}"})
     wait_online(student, worker)
     run = wait_final(click_run(client, student), worker)
-    assert (run.state, run.reason) == (CheckRun.State.FAILED, CheckRun.Reason.TIMEOUT), (
-        worker.output()
-    )
-    assert "4 s limit" in run.detail
+    assert run.state == CheckRun.State.POSTED, (run.reason, run.detail, worker.output())
+    report = Report.objects.get(run=run)
+    assert "torch: hung for 18 s and was killed" in json.dumps(report.facts["findings"])
     assert worker.proc.poll() is None
     assert selectors.worker_online(token=selectors.token_current(student=student))
 

@@ -1,6 +1,7 @@
 """The worker's spool and subprocess runner, with real files and real processes."""
 
 import json
+import os
 import sys
 import time
 
@@ -107,3 +108,25 @@ def test_a_report_with_a_verdict_is_read_without_the_verdict():
     assert outcome.outcome == "completed"
     assert "verdict" not in outcome.report
     assert outcome.report["tool_version"] == "t"
+
+
+@pytest.mark.slow
+def test_a_hang_in_the_check_is_reported_within_the_workers_limit(tmp_path, monkeypatch):
+    """The worker's limit reaches the check, whose CUDA children stop in time for it to
+    report which stage hung; none is left running after the worker's kill."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    (tmp_path / "torch").mkdir()
+    pid_file = tmp_path / "torch.pid"
+    (tmp_path / "torch" / "__init__.py").write_text(
+        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(600)\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{root}")
+    outcome = runner.run_check("quick", timeout=10)
+    assert outcome.outcome == "completed", outcome.detail
+    messages = [f.message for f in Report.model_validate(outcome.report).findings]
+    assert any("torch: hung for 9 s and was killed" in m for m in messages), messages
+    hung = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(hung, 0)
