@@ -102,7 +102,6 @@ class Cell:
     objective_id: int
     status: Status
     confidence: int | None = None
-    returned: bool = False
     confirmed: bool = False
     contradicted: bool = False
 
@@ -131,10 +130,6 @@ class StudentRow:
     @property
     def states(self) -> set[str]:
         return {c.status for c in self.cells}
-
-    @property
-    def returned(self) -> bool:
-        return any(c.returned for c in self.cells)
 
     @property
     def contradicted(self) -> bool:
@@ -421,7 +416,6 @@ def _cell(
             returned=current and review == ObjectiveProgress.Review.RETURNED,
         ),
         confidence=confidence if assessed else None,
-        returned=current and review == ObjectiveProgress.Review.RETURNED,
         confirmed=current and review == ObjectiveProgress.Review.CONFIRMED,
         contradicted=bool(assessed and evidence == ObjectiveProgress.Evidence.NEEDS_WORK),
     )

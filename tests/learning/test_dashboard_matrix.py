@@ -54,7 +54,7 @@ def test_cells_show_state_confidence_and_review():
         Cell(2, Status.NEEDS_WORK, confidence=4, contradicted=True),
         Cell(3, Status.SELF_ASSESSED, confidence=2),
         Cell(4, Status.NOT_STARTED),
-        Cell(5, Status.RETURNED, confidence=3, returned=True),
+        Cell(5, Status.RETURNED, confidence=3),
     ]
     html = matrix_row(row(cells=cells))
     assert '<td class="cell cell--verified">' in html and "note--confirmed" in html
