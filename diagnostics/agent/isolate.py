@@ -87,14 +87,15 @@ def run_child(
         env = {**os.environ, CHILD_ENV: "1", "PYTHONIOENCODING": "utf-8"}
         env[CRASHED_ENV] = json.dumps(crashed)
         said: list[str] = []
-        stages, document, code = _one_child(argv, env, max(limit, 1.0), _tee(said, relay))
+        limit = float(max(round(limit), 1))  # whole seconds, as the finding says them
+        stages, document, code = _one_child(argv, env, limit, _tee(said, relay))
         if document is not None and code in (0, 1, 3):
             return ChildResult(document, crashed, code)
         stage = next((s for s in RISKY if s not in stages and s not in crashed), None)
         if stage is None:
             break  # it died outside the CUDA stages: the check itself failed
         last = [line for line in said if line.strip() and not line.startswith("[")][-LAST_WORDS:]
-        why = how_it_ended(code, max(limit, 1.0))
+        why = how_it_ended(code, limit)
         crashed[stage] = f"{why} (last output: {' | '.join(last)})" if last else why
     return ChildResult(None, crashed, code)
 

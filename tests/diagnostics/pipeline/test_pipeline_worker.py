@@ -3,6 +3,7 @@ filesystem broker of the embedded default) and a worker started with the CLI,
 which runs the real quick check on this CPU-only machine."""
 
 import json
+import re
 import signal
 import sys
 import textwrap
@@ -146,7 +147,8 @@ def test_a_check_that_hangs_in_torch_reports_it_within_the_time_limit_and_the_wo
     run = wait_final(click_run(client, student), worker)
     assert run.state == CheckRun.State.POSTED, (run.reason, run.detail, worker.output())
     report = Report.objects.get(run=run)
-    assert "torch: hung for 18 s and was killed" in json.dumps(report.facts["findings"])
+    findings = json.dumps(report.facts["findings"])
+    assert re.search(r"torch: hung for 1[78] s and was killed", findings), findings
     assert worker.proc.poll() is None
     assert selectors.worker_online(token=selectors.token_current(student=student))
 

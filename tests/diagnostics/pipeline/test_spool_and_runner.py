@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -126,7 +127,7 @@ def test_a_hang_in_the_check_is_reported_within_the_workers_limit(tmp_path, monk
     outcome = runner.run_check("quick", timeout=10)
     assert outcome.outcome == "completed", outcome.detail
     messages = [f.message for f in Report.model_validate(outcome.report).findings]
-    assert any("torch: hung for 9 s and was killed" in m for m in messages), messages
+    assert any(re.search(r"torch: hung for [89] s and was killed", m) for m in messages), messages
     hung = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(hung, 0)
