@@ -34,6 +34,21 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests use a file, as the embedded default does, not Django's in-memory
+    database: the live server's threads would share one connection with the test,
+    and two requests at once (a heartbeat and a report) fail with "database table
+    is locked" where the real app waits for the other writer."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(
+            tmp_path_factory.mktemp("database") / "test.sqlite3"
+        )
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """As healthchecks does: the default hasher costs more than half the suite."""

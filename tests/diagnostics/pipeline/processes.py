@@ -17,18 +17,9 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
-    from django.db import OperationalError
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except OperationalError as exc:
-            # On SQLite the live server's threads share the test's in-memory
-            # database; a read that meets one of their writes just looks again.
-            if "locked" not in str(exc):
-                raise
-            value = None
+        value = predicate()
         if value:
             return value
         time.sleep(interval)
