@@ -13,7 +13,14 @@ from datetime import datetime, timezone
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 SCHEMA_VERSION = "1"
 
@@ -211,7 +218,8 @@ class BenchReport(Model):
 class Report(Model):
     schema_version: Literal["1"] = "1"
     report_id: UUID = Field(default_factory=uuid4)
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    # With its offset: a time without one can't be compared with the server's clock.
+    created_at: AwareDatetime = Field(default_factory=lambda: datetime.now(timezone.utc))
     tool_version: Short = ""
 
     @field_validator("created_at")

@@ -61,6 +61,19 @@ def test_a_created_at_beyond_two_days_is_a_400_naming_the_field(
     assert client.get("/gpu/").status_code == 200
 
 
+@pytest.mark.parametrize("created_at", ["2026-12-01T00:00:00", "2026-12-01", "2026-12-01 10:00"])
+def test_a_created_at_without_its_offset_is_a_400_naming_the_field(
+    client, student, token, module, created_at
+):
+    """A local time can't be compared with the server's clock: the worker must not
+    get a 500, which it would count as the server's fault and resend for ever."""
+    response = post_json(client, "/reports", submission(passing(created_at=created_at)), token)
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == "report.created_at"
+    assert "timezone" in response.json()["errors"][0]["message"]
+    assert not Report.objects.exists()
+
+
 @pytest.mark.parametrize("hours", [-47, -3, 0, 3, 47])
 def test_a_created_at_within_two_days_is_stored_as_sent_and_reads_back(
     client, student, token, module, hours
