@@ -106,6 +106,8 @@ def test_every_printed_command_is_from_the_table_and_valid_in_its_shell(command,
             assert set(words[5:]) <= PIP_NAMES and words[4] == "-y", step
         elif words[:2] == ["conda", "remove"]:
             assert set(words[4:]) <= CONDA_NAMES, step
+        elif words[:2] == ["conda", "install"]:
+            check_conda_install(words[2:])
     if system == "Windows":
         # One command per backtick pair: cmd has no '...' quoting, PowerShell 5 no &&.
         assert command.count('"') % 2 == 0
@@ -116,6 +118,17 @@ def test_every_printed_command_is_from_the_table_and_valid_in_its_shell(command,
         assert done.returncode == 0, (command, done.stderr)
         bare = re.sub(r"'[^']*'", "", re.sub(r'"[^"]*"', "", command))
         assert "*" not in bare, "unquoted glob: " + command
+
+
+def check_conda_install(words: list[str]) -> None:
+    """conda-forge's GPU build and its two companions, pinned to a CUDA the table ships."""
+    conda = tables().conda
+    assert words[:3] == ["-y", "-c", conda.channel], words
+    *packages, pin = words[3:]
+    assert packages == conda.packages and set(packages) <= CONDA_NAMES, words
+    cuda = pin.removeprefix("cuda-version=")
+    variants = {v for r in tables().releases for v in r.variants}
+    assert f"cu{cuda.replace('.', '')}" in variants, pin
 
 
 def check_pip_install(words: list[str]) -> None:
