@@ -8,37 +8,23 @@ from dataclasses import dataclass, field
 
 from django.db.models import TextChoices
 
+from .agent.verdict.graph import DEPENDS_ON
+from .agent.verdict.ids import CheckId
 from .setup_guide import per_shell
 
-# Root cause first when the verdict names none: a check's fix can only show once
-# the checks before it pass (no driver matters before a wrong torch build).
-CHECK_ORDER = [
-    "platform",
-    "gpu-present",
-    "wsl",
-    "driver-present",
-    "driver-new-enough",
-    "conda-env",
-    "torch-importable",
-    "no-mixed-torch",
-    "torch-in-env",
-    "torch-cuda-build",
-    "gpu-visible",
-    "arch-supported",
-    "cuda-tensor-op",
-    "gpu-beats-cpu",
-    "system-nvcc",
-]
 # Fixes that change the env the worker runs in: the running worker still has the old one.
-ENV_CHANGES = {
-    "conda-env",
-    "torch-importable",
-    "no-mixed-torch",
-    "torch-in-env",
-    "torch-cuda-build",
-    "arch-supported",
-    "cuda-tensor-op",
-}
+ENV_CHANGES = frozenset(
+    {
+        CheckId.CONDA_ENV,
+        CheckId.NO_MIXED_TORCH,
+        CheckId.TORCH_IMPORTABLE,
+        CheckId.TORCH_IN_ENV,
+        CheckId.TORCH_NUMPY,
+        CheckId.TORCH_CUDA_BUILD,
+        CheckId.ARCH_SUPPORTED,
+        CheckId.CUDA_TENSOR_OP,
+    }
+)
 CODE = re.compile(r"`([^`]+)`")
 
 
@@ -109,12 +95,13 @@ def hint_parts(hint: str) -> list[Part]:
 def failing_in_order(verdict: dict) -> list[dict]:
     """The checks to fix, root cause first. A verdict that names its `next_step` lists
     its checks in root-cause order already: that step, then the other failures. An
-    older verdict is put in the dependency order above."""
+    older verdict is put in the verdict's own root-cause order (a check's fix can only
+    show once the checks before it pass: no driver matters before a wrong torch build)."""
     checks = [c for c in verdict.get("checks", []) if isinstance(c, dict) and c.get("id")]
     if "next_step" in verdict:
         first = [c for c in checks if c["id"] == verdict["next_step"]]
         return first + [c for c in checks if c.get("status") == "fail" and c not in first]
-    rank = {check_id: i for i, check_id in enumerate(CHECK_ORDER)}
+    rank = {check_id: i for i, check_id in enumerate(DEPENDS_ON)}
     failing = [c for c in checks if c.get("status") == "fail"]
     return sorted(failing, key=lambda c: rank.get(c["id"], len(rank)))
 

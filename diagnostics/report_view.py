@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .agent.verdict.ids import CheckId
 from .models import Report
 
 
@@ -89,22 +90,24 @@ def bench_rows(facts: dict) -> list[dict]:
     return rows
 
 
-CHECK_NAMES = {
-    "platform": "Operating system",
-    "gpu-present": "NVIDIA GPU in this machine",
-    "wsl": "WSL GPU support",
-    "conda-env": "Conda env",
-    "torch-importable": "torch imports",
-    "torch-cuda-build": "torch built with CUDA",
-    "no-mixed-torch": "torch installed once",
-    "torch-in-env": "torch from this env",
-    "driver-present": "NVIDIA driver",
-    "driver-new-enough": "Driver new enough",
-    "gpu-visible": "torch sees the GPU",
-    "arch-supported": "GPU architecture supported",
-    "cuda-tensor-op": "Tensor maths on the GPU",
-    "gpu-beats-cpu": "GPU faster than CPU",
-    "system-nvcc": "System CUDA toolkit",
+CHECK_NAMES: dict[str, str] = {
+    CheckId.PLATFORM: "Operating system",
+    CheckId.GPU_PRESENT: "NVIDIA GPU in this machine",
+    CheckId.WSL_DRIVER: "WSL GPU support",
+    CheckId.DRIVER_LIBS: "Driver libraries on LD_LIBRARY_PATH",
+    CheckId.DRIVER_PRESENT: "NVIDIA driver",
+    CheckId.DRIVER_NEW_ENOUGH: "Driver new enough",
+    CheckId.CONDA_ENV: "Conda env",
+    CheckId.NO_MIXED_TORCH: "torch installed once",
+    CheckId.TORCH_IMPORTABLE: "torch imports",
+    CheckId.TORCH_IN_ENV: "torch from this env",
+    CheckId.TORCH_NUMPY: "torch and NumPy agree",
+    CheckId.TORCH_CUDA_BUILD: "torch built with CUDA",
+    CheckId.GPU_VISIBLE: "torch sees the GPU",
+    CheckId.ARCH_SUPPORTED: "GPU architecture supported",
+    CheckId.CUDA_TENSOR_OP: "Tensor maths on the GPU",
+    CheckId.GPU_BEATS_CPU: "GPU faster than CPU",
+    CheckId.SYSTEM_NVCC: "System CUDA toolkit",
 }
 
 

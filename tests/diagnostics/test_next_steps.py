@@ -6,7 +6,10 @@ from pathlib import Path
 
 from diagnostics.agent.report import Report
 from diagnostics.agent.verdict import judge
+from diagnostics.agent.verdict.graph import DEPENDS_ON
+from diagnostics.agent.verdict.ids import CheckId
 from diagnostics.next_steps import StepKind, hint_parts, next_steps
+from diagnostics.report_view import CHECK_NAMES, check_name
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 WHEEL = "http://testserver/worker/w.whl"
@@ -52,6 +55,22 @@ def test_the_driver_comes_before_the_env_and_torch_whatever_the_report_order():
         "conda-env",
         "torch-cuda-build",
     ]
+
+
+def test_an_older_verdict_orders_every_check_the_agent_can_fail_by_the_root_cause_graph():
+    """Without a next_step of its own, a verdict is ordered by the agent's graph, so a
+    check id no table spells differently (wsl-driver, torch-numpy) is never last."""
+    order = list(DEPENDS_ON)
+    shuffled = [*order[1::2], *order[::2]]
+    verdict = {"checks": [{"id": str(c), "status": "fail", "summary": c} for c in shuffled]}
+    steps = [s.check_id for s in steps_for(verdict) if s.kind == StepKind.FIX]
+    assert steps == [str(c) for c in order]
+
+
+def test_every_check_has_a_name_on_the_report_page():
+    assert set(CHECK_NAMES) == set(CheckId)
+    assert check_name("wsl-driver") == "WSL GPU support"
+    assert check_name("a-future-check") == "A future check"
 
 
 def test_the_verdicts_own_next_step_comes_first_then_its_other_failures_in_its_order():
