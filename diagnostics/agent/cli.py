@@ -245,19 +245,11 @@ def child_argv(args: argparse.Namespace) -> list[str]:
 def cmd_check(args: argparse.Namespace) -> int:
     if os.environ.get(CHILD_ENV):
         return child_check(args)
-    result = run_child(
-        child_argv(args),
-        timeout=child_timeout(args),
-        deadline=child_deadline(),
-        relay=lambda line: emit(sys.stderr, line + "\n"),
-    )
-    failed = result.document is None or result.code == EXIT_FAILED
-    if result.document is None:
-        ends = "; ".join(f"{stage}: {why}" for stage, why in result.crashed.items())
-        report, verdict = crash_report(f"the check's process {ends or result.code}")
-    else:
-        report = Report.model_validate(result.document["report"])
-        verdict = judge(report)
+    try:
+        report, verdict, failed = check_in_child(args)
+    except Exception as exc:  # noqa: BLE001 - exit 3 with a report, never a traceback
+        report, verdict = crash_report(f"{type(exc).__name__}: {exc}")
+        failed = True
     doc = document(report, verdict)
     if args.output:
         try:
@@ -275,6 +267,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     if failed:
         return EXIT_FAILED
     return EXIT_MET if verdict.objective_met else EXIT_NOT_MET
+
+
+def check_in_child(args: argparse.Namespace) -> tuple[Report, Verdict, bool]:
+    """Probe in a child process (a crash or hang there is a finding); judge here."""
+    result = run_child(
+        child_argv(args),
+        timeout=child_timeout(args),
+        deadline=child_deadline(),
+        relay=lambda line: emit(sys.stderr, line + "\n"),
+    )
+    if result.document is None:
+        ends = "; ".join(f"{stage}: {why}" for stage, why in result.crashed.items())
+        report, verdict = crash_report(f"the check's process {ends or result.code}")
+        return report, verdict, True
+    report = Report.model_validate(result.document["report"])
+    return report, judge(report), result.code == EXIT_FAILED
 
 
 def child_check(args: argparse.Namespace) -> int:

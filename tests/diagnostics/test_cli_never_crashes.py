@@ -65,6 +65,21 @@ def test_an_internal_error_exits_3_with_a_report(monkeypatch, capsys):
     assert doc["report"]["findings"][0]["message"] == "RuntimeError: probe exploded"
 
 
+def test_a_failure_in_the_parent_process_exits_3_with_a_report(monkeypatch, capsys):
+    """Where the child can't even start (no such interpreter, a full process table),
+    the student still gets a report and exit 3, not a traceback and exit 1."""
+
+    def cannot_start(*args, **kwargs):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.delenv(CHILD_ENV, raising=False)
+    monkeypatch.setattr(cli, "run_child", cannot_start)
+    assert cli.main(["check", "--json"]) == 3
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["report"]["findings"][0]["message"] == "OSError: [Errno 24] Too many open files"
+    assert doc["verdict"]["objective_met"] is False
+
+
 def shell(command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-c", command],
