@@ -72,8 +72,8 @@ def test_the_quick_check_runs_the_quick_benchmarks():
     bench = json.loads(done.stdout)["report"]["bench"]
     assert bench["quick"] is True
     matmul = next(r for r in bench["results"] if (r["name"], r["device"]) == ("matmul-fp32", "cpu"))
-    # Timed, or cut at the quick budget when the machine is loaded; never an error.
-    assert matmul["status"] in ("ok", "timeout"), matmul
+    # A loaded machine cuts the budget, never the figure: the minimum samples are taken.
+    assert matmul["status"] == "ok" and matmul["samples"] >= 1 and matmul["median"], matmul
 
 
 def test_the_cli_and_the_json_name_the_same_next_step():
