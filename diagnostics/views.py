@@ -62,6 +62,7 @@ def panel_context(
         shell=_shell(request, seen),
     )
     pending = bool(run and run.is_pending)
+    every = poll_interval(token=token, online=online, pending=pending, report=report)
     steps = _next_steps(request, report, seen)
     return {
         "token": token,
@@ -73,9 +74,9 @@ def panel_context(
         "setup": setup,
         "steps": steps,
         "pending": pending,
-        "poll_every": poll_interval(token=token, online=online, pending=pending, report=report),
+        "poll_every": every,
         # Changes whenever the panel would look different: the poll compares it.
-        "version": panel_version(token=token, online=online, run=run, report=report),
+        "version": panel_version(token=token, online=online, run=run, report=report, every=every),
         "next": page_url,
         "target": target,
     }

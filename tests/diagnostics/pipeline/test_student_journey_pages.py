@@ -79,6 +79,9 @@ def test_a_heartbeat_with_a_bad_env_kind_is_400_naming_the_field(client, token):
     [
         ("no token", ""),
         ("worker awaited", "3s"),
+        ("worker stopped a minute ago", "3s"),
+        ("worker stopped an hour ago", "10s"),
+        ("token made an hour ago, no worker yet", "10s"),
         ("run pending", "1s"),
         ("idle, needs work", "10s"),
         ("idle, verified", ""),
@@ -91,6 +94,12 @@ def test_the_panel_polls_fast_only_while_something_is_pending(
         raw = services.token_create(student=student)[1]
     if situation.startswith("idle") or situation == "run pending":
         post_json(client, "/heartbeat", {"state": "idle"}, raw)
+    if situation.startswith("worker stopped"):
+        post_json(client, "/heartbeat", {"state": "idle"}, raw)
+        ago = timedelta(hours=1) if situation.endswith("hour ago") else timedelta(minutes=1)
+        WorkerToken.objects.update(last_seen_at=timezone.now() - ago)
+    if situation.startswith("token made an hour ago"):
+        WorkerToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
     if situation == "run pending":
         CheckRun.objects.create(student=student, deadline=timezone.now() + timedelta(minutes=5))
     if situation == "idle, needs work":
@@ -102,6 +111,18 @@ def test_the_panel_polls_fast_only_while_something_is_pending(
     assert (f'hx-trigger="every {every}"' in page.content.decode()) == bool(every)
     poll = student_client.get("/gpu/panel", {"v": page.context["version"]}, HTTP_HX_REQUEST="true")
     assert poll.status_code == (204 if every else 286)  # 286 stops a poller: nothing pending
+
+
+def test_a_poller_waiting_for_a_worker_that_never_comes_slows_to_the_idle_pace(
+    student_client, student
+):
+    services.token_create(student=student)
+    page = student_client.get("/gpu/")
+    assert page.context["poll_every"] == "3s"
+    WorkerToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    poll = student_client.get("/gpu/panel", {"v": page.context["version"]}, HTTP_HX_REQUEST="true")
+    assert poll.status_code == 302  # the page again, whose poller asks every 10 s
+    assert student_client.get(poll["Location"]).context["poll_every"] == "10s"
 
 
 def test_needs_work_lists_the_next_step_first_with_its_command_and_ends_with_rerun(
