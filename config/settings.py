@@ -292,7 +292,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # collectstatic writes gzip copies and content-hashed names, which whitenoise
-    # serves with a one-year immutable Cache-Control. Before collectstatic (tests,
+    # serves with its ten-year immutable Cache-Control. Before collectstatic (tests,
     # the demo) pages name the plain files, served from their folders below.
     "staticfiles": {"BACKEND": "learning.staticfiles.HashedStaticFilesStorage"},
 }

@@ -249,7 +249,7 @@ def module_chapters(modules: Iterable[Module]) -> list[Chapter]:
 
 
 def _folder_title(name: str) -> str:
-    """ "part2" -> "Part 2", "deep_learning" -> "Deep Learning"."""
+    """ "part2" -> "Part 2", "deep_learning" -> "Deep learning"."""
     words = re.sub(r"(?<=[A-Za-z])(?=\d)", " ", name.replace("-", " ").replace("_", " "))
     return words.strip().capitalize() if words.islower() else words.strip()
 

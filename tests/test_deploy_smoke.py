@@ -1,8 +1,8 @@
-"""The compose deployment, run natively: CI can't run Docker, so this test takes
-each service's command from docker-compose.yml and runs that very command here,
-against the local PostgreSQL, a private Redis and a private RabbitMQ node started
-with the compose services' own scripts (users, vhosts, plugins, TLS and passwords
-as in production).
+"""The compose deployment, run natively (the container stage of .ci/run runs it in
+Docker): this test takes each service's command from docker-compose.yml and runs
+that very command here, against the local PostgreSQL, a private Redis and a
+private RabbitMQ node started with the compose services' own scripts (users,
+vhosts, plugins, TLS and passwords as in production).
 
 Then it smoke-tests the running services as a class would: an instructor and a
 student log in, the student's worker (started with the page's command) runs a
