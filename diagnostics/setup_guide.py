@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from django.db.models import TextChoices
 
+from .agent.verdict import tables as torch_tables
+
 if TYPE_CHECKING:
     from .models import Report, WorkerToken
 
@@ -60,6 +62,7 @@ class Setup:
     shells: list[Shell]
     installers: list[tuple[str, str]]
     env_name: str = ENV_NAME
+    torch_from_report: bool = False  # the torch command fits the latest report's GPU
 
     @property
     def done_count(self) -> int:
@@ -104,21 +107,24 @@ GET_CONDA = {
 }
 
 
-def torch_install_command(report: Report | None) -> str:
-    """Torch for this machine's GPU and driver when the latest report says which (the
-    verdict's own tables); else the newest release's build that runs on most drivers."""
+def build_from_report(report: Report | None) -> torch_tables.Build | None:
+    """Torch for this machine's GPU and driver, when the latest report names a driver
+    (the verdict's own tables)."""
     from pydantic import ValidationError
 
     from diagnostics.agent.report import Report as ProbeReport
     from diagnostics.agent.verdict import build_for
-    from diagnostics.agent.verdict import tables as torch_tables
 
-    build = None
-    if report is not None and (report.facts.get("nvml") or {}).get("driver_version"):
-        try:
-            build = build_for(ProbeReport.model_validate(report.facts))
-        except ValidationError:  # stored under an older schema: fall back to the default
-            build = None
+    if report is None or not (report.facts.get("nvml") or {}).get("driver_version"):
+        return None
+    try:
+        return build_for(ProbeReport.model_validate(report.facts))
+    except ValidationError:  # stored under an older schema: fall back to the default
+        return None
+
+
+def torch_install_command(build: torch_tables.Build | None) -> str:
+    """The report's build, else the newest release's build that runs on most drivers."""
     if build is None:
         released = [r for r in torch_tables.tables().releases if r.status == "released"]
         newest = max(released, key=lambda r: torch_tables.version_tuple(r.torch))
@@ -162,6 +168,7 @@ def setup_steps(
 
     conda = env_kind == "conda"
     own_env = conda and env_name not in ("", "base")
+    build = build_from_report(report)
     steps = [
         Step(
             "conda",
@@ -186,7 +193,7 @@ def setup_steps(
             f"Seen: torch {torch} in {where}’s env."
             if torch
             else "Ticks when your worker’s env holds torch.",
-            per_shell(torch_install_command(report)),
+            per_shell(torch_install_command(build)),
         ),
         Step(
             "worker",
@@ -213,4 +220,4 @@ def setup_steps(
             if step is first_open
             else StepState.TODO
         )
-    return Setup(steps, shell, list(Shell), MINIFORGE_INSTALLERS)
+    return Setup(steps, shell, list(Shell), MINIFORGE_INSTALLERS, torch_from_report=bool(build))

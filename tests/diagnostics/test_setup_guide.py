@@ -82,6 +82,18 @@ def test_the_torch_command_is_chosen_from_the_latest_report_by_the_verdicts_tabl
             token=None, online=False, report=latest, wheel_url=WHEEL, shell=Shell.SH
         )
         assert setup.steps[2].commands[Shell.SH] == " && ".join(tables.pip_install(build)), name
+        assert setup.torch_from_report, name
+
+
+def test_a_report_without_a_driver_gets_the_default_torch_and_does_not_claim_otherwise():
+    without_driver = report("no_driver_windows")
+    assert not without_driver.facts["nvml"].get("driver_version")
+    setup = setup_steps(
+        token=None, online=False, report=without_driver, wheel_url=WHEEL, shell=Shell.SH
+    )
+    default = setup_steps(token=None, online=False, report=None, wheel_url=WHEEL, shell=Shell.SH)
+    assert setup.steps[2].commands == default.steps[2].commands
+    assert not setup.torch_from_report
 
 
 def test_without_a_report_torch_is_the_newest_release_on_its_widest_cuda_variant():
