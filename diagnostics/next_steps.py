@@ -115,9 +115,9 @@ def next_steps(*, verdict: dict, env_name: str, wheel_url: str) -> list[NextStep
     env = env_name or "your env"
     if any(c.get("id") in ENV_CHANGES for c in failing):
         restart = (
-            f"The worker that is running still has the old env. Stop it (Ctrl+C), then in "
-            f"the env you fixed: `conda activate {env}`, install the worker there: "
-            f'`python -m pip install "{wheel_url}"`, and start it again with the start '
+            "The worker that is running still has the old env. Stop it (Ctrl+C), then "
+            f"activate the env you fixed: `conda activate {env}`. Install the worker there: "
+            f'`python -m pip install "{wheel_url}"`. Then start it again with the start '
             "command (step 5 of the set-up)."
         )
         title = "Restart the worker inside the env you fixed"

@@ -33,6 +33,9 @@ def test_a_cpu_only_torch_is_fixed_then_the_worker_restarted_in_the_env_then_rer
     assert commands[0].startswith("conda remove -y --force pytorch")
     restart = " ".join(p.text for p in steps[1].parts)
     assert "conda activate gpu-course" in restart and WHEEL in restart
+    # Both commands are copyable blocks, not code inside a sentence.
+    blocks = [p.text for p in steps[1].parts if p.kind == "command"]
+    assert blocks == ["conda activate gpu-course", f'python -m pip install "{WHEEL}"']
     assert steps[-1].title == "Re-run the check from the env you fixed"
 
 
