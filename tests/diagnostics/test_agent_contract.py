@@ -1,8 +1,9 @@
 """The import contract that keeps the student agent off the server names every
 server module: a module added beside diagnostics/agent/ is forbidden to it too."""
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 
