@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("learning.urls")),
 ]
 
+handler403 = "diagnostics.api.permission_denied"
 handler404 = "diagnostics.api.not_found"
 handler400 = "diagnostics.api.bad_request"
 handler500 = "diagnostics.api.server_error"

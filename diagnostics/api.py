@@ -17,6 +17,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -316,6 +317,15 @@ def not_found(request: HttpRequest, exception: Exception | None = None):
     from django.views import defaults
 
     return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None):
+    """The site's 403: JSON under /api/; else the page (templates/403.html) that says why."""
+    if request.path.startswith("/api/"):
+        return _error(403, str(exception or "") or "forbidden")
+    from django.views import defaults
+
+    return defaults.permission_denied(request, exception or PermissionDenied())
 
 
 # While the database restarts or is unreachable: long enough for PostgreSQL to

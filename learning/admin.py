@@ -6,16 +6,7 @@ from django.http import HttpRequest
 from .models import Klass, Module, Objective, ObjectiveProgress, Resource, ResourceProgress, Section
 from .services.accounts import INSTRUCTORS
 
-# The admin is for operators (superusers) only. Instructors work under /teach/
-# and hold no model permissions: the admin let them add any account to a class,
-# edit students' evidence and reviewers, hard-delete objectives and save raw HTML.
-
-
-def superusers_only(request: HttpRequest) -> bool:
-    return request.user.is_active and request.user.is_superuser
-
-
-admin.site.has_permission = superusers_only  # type: ignore[method-assign]  # the documented hook
+# The admin is for operators (superusers) only: learning/admin_site.py.
 
 
 class ObjectiveInline(admin.TabularInline):

@@ -97,15 +97,16 @@ EXPECTED: dict[str, tuple[str, dict[str, int]]] = {
     # RabbitMQ's questions about workers' log-ins: only the broker, with the shared
     # secret, gets an answer; to everyone else the path does not exist.
     "diagnostics:broker_auth": ("POST", {"*": 404}),
-    # The admin is for superusers only: everyone else is sent to its log-in.
+    # The admin is for superusers only: the signed-out are sent to its log-in, the
+    # signed-in get a 403 on every other page.
     "admin:login": ("GET", {"*": 200}),
-    "admin:logout": ("POST", {"*": 302}),
+    "admin:logout": ("POST", {"anonymous": 302, "*": 403}),
 }
 
 
 def admin_expected(name: str, role: str) -> tuple[str, int]:
-    """Every other admin page: no role here is a superuser, so each goes to the log-in."""
-    return "GET", 302
+    """Every other admin page: no role here is a superuser."""
+    return "GET", 302 if role == "anonymous" else 403
 
 
 def all_patterns(patterns=None, namespace: str = "", prefix: str = ""):

@@ -133,11 +133,17 @@ def other_class(make_user, other_student):
 
 
 def test_the_admin_is_for_superusers_only(client, instructor, klass):
+    for name in ("admin:index", "admin:learning_klass_changelist"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302  # signed out: the log-in
+        assert response.url.startswith(reverse("admin:login"))
     client.force_login(instructor)
     for name in ("admin:index", "admin:learning_klass_changelist"):
         response = client.get(reverse(name))
-        assert response.status_code == 302
-        assert response.url.startswith(reverse("admin:login"))
+        assert response.status_code == 403
+        page = response.content.decode()
+        assert "The admin is for operators. Instructors: see Teach." in page
+        assert 'href="/teach/"' in page  # the page keeps the site's navigation
 
 
 def test_superusers_see_every_class(admin_client, klass, other_class):
