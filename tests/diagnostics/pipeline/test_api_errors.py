@@ -11,12 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
 
 from diagnostics.agent.worker import poster
 from diagnostics.agent.worker.client import ApiClient, TransientError
 from diagnostics.agent.worker.spool import Spool
-from diagnostics.api import server_error
+from diagnostics.api import permission_denied, server_error
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -89,6 +90,14 @@ def test_any_other_error_under_api_is_a_json_500():
     assert response["Content-Type"] == "application/json"
     assert json.loads(response.content)["error"].startswith("internal server error")
     assert "a bug" not in response.content.decode()
+
+
+def test_a_permission_error_under_api_is_a_json_403_with_its_reason():
+    request = RequestFactory().get("/api/v1/config")
+    response = permission_denied(request, PermissionDenied("not your run"))
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["error"] == "not your run"
 
 
 class Answers(BaseHTTPRequestHandler):
