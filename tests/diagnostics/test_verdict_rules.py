@@ -202,6 +202,8 @@ def test_torch_from_the_user_site_fails_with_a_hint_to_remove_it():
     report.packages.torch_origin = "~/.local/lib/python3.11/site-packages/torch/__init__.py"
     check = judge(report).check("torch-in-env")
     assert check.status == "fail" and "user site-packages" in check.hint
+    # torchvision and torchaudio built for the old torch go with it.
+    assert "`python -m pip uninstall -y torch torchvision torchaudio`" in check.hint
     assert not judge(report).objective_met
 
 

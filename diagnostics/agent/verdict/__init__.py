@@ -519,8 +519,9 @@ def check_torch_in_env(report: Report) -> Check | None:
         fix = f"PYTHONPATH leads to another torch: {unset_command(report, 'PYTHONPATH')}"
     elif ".local" in origin or "AppData" in origin:
         fix = (
-            "your user site-packages shadows the env: `python -m pip uninstall -y torch` "
-            "(removes the user copy), then install into the env"
+            "your user site-packages shadows the env: "
+            "`python -m pip uninstall -y torch torchvision torchaudio` "
+            "(removes the user copies), then install into the env"
         )
     else:
         fix = "remove the outside copy"
