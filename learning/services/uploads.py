@@ -29,7 +29,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
 
+from learning.models import Module
 from learning.services.importing import (
     ArchivedModule,
     CourseError,
@@ -62,7 +64,7 @@ class Staged:
     token: str
     user_id: int
     source: Source
-    name: str  # the uploaded file's name, or the course folder's path
+    name: str  # the page's path in the course, the zip's name, or the course folder's path
     whole_course: bool  # archive modules whose page is not in it
     ignored: int  # files in a zip that are not Markdown pages
 
@@ -92,6 +94,8 @@ def stage_upload(*, user: User, upload: UploadedFile, whole_course: bool) -> Sta
     try:
         if suffix == ".md":
             source, ignored, whole_course = Source.PAGE, 0, False
+            name = page_place(name)
+            (course / name).parent.mkdir(parents=True, exist_ok=True)
             with (course / name).open("wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
@@ -105,6 +109,23 @@ def stage_upload(*, user: User, upload: UploadedFile, whole_course: bool) -> Sta
         shutil.rmtree(_staging(token), ignore_errors=True)
         raise
     return staged
+
+
+def page_place(name: str) -> str:
+    """Where an uploaded page sits in the course: an edited page updates the live
+    module whose page has its file name (part-1/drivers.md for drivers.md), in
+    whatever folder; a page no module has is a new module at the top."""
+    known = sorted(
+        Module.objects.filter(archived_at__isnull=True)
+        .filter(Q(source_path=name) | Q(source_path__endswith=f"/{name}"))
+        .values_list("source_path", flat=True)
+    )
+    if len(known) > 1:
+        raise UploadError(
+            f"Several modules have a page called {name} ({', '.join(known)}). "
+            "Upload the course folder as a .zip, so each page keeps its folder."
+        )
+    return known[0] if known else name
 
 
 def stage_course_folder(*, user: User) -> Staged:

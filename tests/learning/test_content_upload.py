@@ -325,3 +325,29 @@ def test_a_page_uploaded_with_a_windows_path_keeps_only_its_name(teacher):
     url, _ = preview_of(teacher, upload(teacher, "C:\\Users\\ines\\gpu-basics.md", PAGE.encode()))
     confirm(teacher, url)
     assert Module.objects.get().source_path == "gpu-basics.md"
+
+
+def test_an_edited_page_updates_its_module_in_whatever_folder_it_sits(teacher):
+    course = {"part-1/gpu-basics.md": PAGE.encode(), "index.md": b"# Home\n"}
+    url, _ = preview_of(teacher, upload(teacher, "course.zip", zipped(course)))
+    confirm(teacher, url)
+    module = Module.objects.get(source_path="part-1/gpu-basics.md")
+    edited = PAGE.replace(
+        "- Check the driver version\n", "- Check the driver version\n- Read nvidia-smi\n"
+    )
+    url, html = preview_of(teacher, upload(teacher, "gpu-basics.md", edited.encode()))
+    assert "New module" not in html and "Read nvidia-smi" in html
+    confirm(teacher, url)
+    assert Module.objects.count() == 2
+    assert module.objectives.filter(text="Read nvidia-smi").exists()
+
+
+def test_a_page_name_two_modules_share_is_refused_with_the_way_out(teacher, upload_dir):
+    course = {"part-1/lab.md": b"# Lab one\n", "part-2/lab.md": b"# Lab two\n"}
+    url, _ = preview_of(teacher, upload(teacher, "course.zip", zipped(course)))
+    confirm(teacher, url)
+    response = upload(teacher, "lab.md", b"# Lab\n")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "part-1/lab.md, part-2/lab.md" in html and ".zip" in html
+    assert not any(upload_dir.iterdir())  # nothing staged
