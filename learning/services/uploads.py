@@ -3,7 +3,8 @@
 An upload (one Markdown page or a .zip of a course folder) is unpacked into a
 staging folder of its own under UPLOAD_DIR; the preview is the importer's dry
 run over that folder, and confirming runs the same import for real. The
-configured course folder (COURSE_DIR) is previewed and imported in place.
+configured course folder (COURSE_DIR) is copied there too, so that what is
+confirmed is what was previewed.
 Nothing here parses Markdown: learning.services.importing does, and its
 sanitiser is the only way HTML reaches a page.
 
@@ -70,8 +71,6 @@ class Staged:
 
     @property
     def directory(self) -> Path:
-        if self.source == Source.FOLDER:
-            return Path(settings.COURSE_DIR)
         return _staging(self.token) / "course"
 
 
@@ -129,7 +128,8 @@ def page_place(name: str) -> str:
 
 
 def stage_course_folder(*, user: User) -> Staged:
-    """Preview the configured course folder (the import reads it in place)."""
+    """Preview a copy of the configured course folder's pages: what is confirmed is
+    what was previewed, whatever changes in the folder in between."""
     folder = Path(settings.COURSE_DIR)
     if not folder.is_dir():
         raise UploadError(f"The course folder {folder} does not exist on the server.")
@@ -137,8 +137,11 @@ def stage_course_folder(*, user: User) -> Staged:
         raise UploadError(f"The course folder {folder} holds no Markdown (.md) pages.")
     _forget_stale()
     staged = Staged(uuid.uuid4().hex, user.pk, Source.FOLDER, str(settings.COURSE_DIR), True, 0)
-    _staging(staged.token).mkdir(parents=True)
     try:
+        for page in folder.rglob("*.md"):
+            copy = staged.directory / page.relative_to(folder)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(page, copy)
         _save(staged)
     except BaseException:
         discard(staged=staged)

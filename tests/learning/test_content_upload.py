@@ -260,9 +260,12 @@ def test_the_configured_course_folder_is_previewed_and_imported(teacher, setting
     response = teacher.post(reverse("learning:content_folder"))
     url, html = preview_of(teacher, response)
     assert "gpu-basics.md" in html and not Module.objects.exists()
+    # A change to the folder after the preview is not what the instructor confirms.
+    (settings.COURSE_DIR / "gpu-basics.md").write_text(PAGE.replace("GPU basics", "Changed"))
+    (settings.COURSE_DIR / "late.md").write_text("# Late page\n")
     confirm(teacher, url)
     assert Module.objects.get().title == "GPU basics"
-    assert (settings.COURSE_DIR / "gpu-basics.md").exists()  # read in place, left alone
+    assert (settings.COURSE_DIR / "gpu-basics.md").exists()  # read, left alone
 
 
 def test_a_missing_course_folder_is_a_clear_message(teacher):
