@@ -104,6 +104,8 @@ class Stack:
     volumes: dict = field(init=False)
     waited: set = field(init=False, default_factory=set)
     started: set = field(init=False, default_factory=set)
+    # Failures in the logs of containers already removed and of one-off runs.
+    gone: list = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         raw = yaml.safe_load((self.source / "docker-compose.yml").read_text())
@@ -192,6 +194,8 @@ class Stack:
         state = self.engine("inspect", "-f", "{{.State.Status}}", self.container(name), check=False)
         if state.stdout.strip() == "running":
             return
+        if state.returncode == 0:
+            self._keep_failures(self.container(name))
         self.engine("rm", "-f", self.container(name), check=False)
         self.engine("run", "-d", "--name", self.container(name), *self.run_args(name))
 
@@ -199,6 +203,8 @@ class Stack:
         """`docker compose run --rm <name> <command>`: a one-off container of the service."""
         args = self.run_args(name, command=command, env=env, one_off=True)
         result = self.engine("run", "--rm", "-i", *args, input=stdin, check=False)
+        output = result.stdout + result.stderr
+        self.gone += _failures(f"{name} run {shlex.join(command)[:60]}", output)
         if result.returncode:
             raise RuntimeError(
                 f"{name} {command} exited {result.returncode}:\n{result.stdout}{result.stderr}"
@@ -290,8 +296,7 @@ class Stack:
         raise RuntimeError(f"{name} not healthy after {timeout:.0f} s:\n{self.logs(name)[-4000:]}")
 
     def logs(self, name: str) -> str:
-        result = self.engine("logs", self.container(name), check=False)
-        return result.stdout + result.stderr
+        return self.logs_of(self.container(name))
 
     def containers(self) -> list[str]:
         names = self.engine(
@@ -300,16 +305,21 @@ class Stack:
         return names.stdout.split()
 
     def failures(self) -> list[str]:
-        """Every ERROR or traceback line in every container's log."""
-        found = []
+        """Every ERROR or traceback line in every container's log since the first
+        start, removed containers and one-off runs included."""
+        found = list(self.gone)
         for container in self.containers():
-            text = self.engine("logs", container, check=False)
-            lines = (text.stdout + text.stderr).splitlines()
-            benign = _benign_reports(lines)
-            for line in lines:
-                if FAILURE.search(line) and _report_key(line) not in benign:
-                    found.append(f"{container}: {line}")
+            found += _failures(container, self.logs_of(container))
         return found
+
+    def logs_of(self, container: str) -> str:
+        text = self.engine("logs", container, check=False)
+        return text.stdout + text.stderr
+
+    def _keep_failures(self, container: str) -> None:
+        """A container's log is read before the container is removed: a restart or
+        a `down` must not take a start's errors with it."""
+        self.gone += _failures(container, self.logs_of(container))
 
     def stop(self, *names: str) -> None:
         targets = [self.container(n) for n in names] if names else self.containers()
@@ -318,6 +328,8 @@ class Stack:
 
     def down(self, volumes: bool = False) -> None:
         containers = self.containers()
+        for container in containers:
+            self._keep_failures(container)
         if containers:
             self.engine("rm", "-f", *containers, check=False)
         if volumes:
@@ -344,6 +356,16 @@ _BENIGN = re.compile(
     r"errorContext: shutdown_error.*reason: (noproc|shutdown)$",
     re.S | re.M,
 )
+
+
+def _failures(source: str, text: str) -> list[str]:
+    lines = text.splitlines()
+    benign = _benign_reports(lines)
+    return [
+        f"{source}: {line}"
+        for line in lines
+        if FAILURE.search(line) and _report_key(line) not in benign
+    ]
 
 
 def _report_key(line: str) -> str:

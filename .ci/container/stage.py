@@ -527,7 +527,7 @@ def upgrade(engine: Engine, old: Stack, rev: str) -> Stack:
     """This commit's deployment on the previous one's volumes and .env secrets."""
     before = snapshot(old)
     old.stop()
-    old.down()
+    old.down()  # the previous commit's own logs were its own CI run's to check
     new = new_stack(engine, "class", upgrading=old)
     new.up()
     applied = len(re.findall(r"Applying \S+", new.logs("migrate")))
