@@ -8,23 +8,17 @@ from dataclasses import dataclass, field
 
 from django.db.models import TextChoices
 
-from .agent.verdict.graph import DEPENDS_ON
+from .agent.verdict.graph import DEPENDS_ON, STANDALONE
 from .agent.verdict.ids import CheckId
 from .setup_guide import per_shell
 
-# Fixes that change the env the worker runs in: the running worker still has the old one.
-ENV_CHANGES = frozenset(
-    {
-        CheckId.CONDA_ENV,
-        CheckId.NO_MIXED_TORCH,
-        CheckId.TORCH_IMPORTABLE,
-        CheckId.TORCH_IN_ENV,
-        CheckId.TORCH_NUMPY,
-        CheckId.TORCH_CUDA_BUILD,
-        CheckId.ARCH_SUPPORTED,
-        CheckId.CUDA_TENSOR_OP,
-    }
-)
+# Fixes that change the env the worker runs in: the running worker still has the old
+# one. They are the env's own software (the graph's standalone checks, less the
+# system's nvcc) and the GPU checks whose fix is another torch build.
+ENV_CHANGES = (STANDALONE - {CheckId.SYSTEM_NVCC}) | {
+    CheckId.ARCH_SUPPORTED,
+    CheckId.CUDA_TENSOR_OP,
+}
 CODE = re.compile(r"`([^`]+)`")
 
 
