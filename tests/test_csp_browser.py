@@ -9,10 +9,21 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.django_db(trans
 
 WATCH = """
 window.__csp = [];
+window.__htmx = 0;
 document.addEventListener("securitypolicyviolation", (e) => {
   window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + e.sample);
 });
+document.addEventListener("htmx:afterRequest", () => { window.__htmx += 1; });
 """
+POLLS = "document.querySelector('[hx-trigger^=\"every \"]') !== null"
+# Generous: a poll comes every few seconds; this only bounds a page that never polls.
+HTMX_WAIT_MS = 60_000
+
+
+def wait_for_htmx(page, after: int = 0) -> None:
+    """Until htmx has finished a request beyond the `after` it had done before."""
+    # A function, not an expression: Playwright would eval() a string, which the CSP forbids.
+    page.wait_for_function("after => window.__htmx > after", arg=after, timeout=HTMX_WAIT_MS)
 
 
 def violations(page, console: list[str]) -> list[str]:
@@ -28,7 +39,9 @@ def visit(page, live_server, username: str, paths: list[str], console: list[str]
     found = []
     for path in paths:
         page.goto(f"{live_server.url}{path}")
-        page.wait_for_timeout(6_000 if path.startswith("/teach/") else 1_500)  # a poll or two
+        page.wait_for_load_state("networkidle")
+        if page.evaluate(POLLS):
+            wait_for_htmx(page)  # a poll and its swap, which load what they load
         found += [f"{path}: {v}" for v in violations(page, console)]
     return found
 
@@ -46,8 +59,9 @@ def test_student_pages_and_their_htmx_keep_to_the_policy(watched_page, live_serv
     paths = ["/", "/modules/", "/join/", f"/modules/{module.slug}/", "/gpu/"]
     found = visit(page, live_server, "alice", paths, console)
     page.goto(f"{live_server.url}/modules/{module.slug}/")
+    before = page.evaluate("window.__htmx")
     page.get_by_role("checkbox").first.check()  # an htmx POST and swap
-    page.wait_for_timeout(1_000)
+    wait_for_htmx(page, before)
     found += violations(page, console)
     assert not found, "\n".join(found)
 
