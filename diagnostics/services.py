@@ -435,7 +435,7 @@ def _twins_flag(*, twins: list[Report], student: User) -> None:
     flag = TWIN_FLAG + student.get_username()
     for twin in twins:
         if flag not in twin.flags:
-            review = twin.objective_met or twin.summary.get("needs_review", False)
+            review = twin.objective_met or twin.needs_review
             Report.objects.filter(pk=twin.pk).update(
                 flags=[*twin.flags, flag],
                 objective_met=False,

@@ -93,7 +93,7 @@ def stage_upload(*, user: User, upload: UploadedFile, whole_course: bool) -> Sta
     try:
         if suffix == ".md":
             source, ignored, whole_course = Source.PAGE, 0, False
-            name = page_place(name)
+            name = _page_place(name)
             (course / name).parent.mkdir(parents=True, exist_ok=True)
             with (course / name).open("wb") as out:
                 for chunk in upload.chunks():
@@ -110,7 +110,7 @@ def stage_upload(*, user: User, upload: UploadedFile, whole_course: bool) -> Sta
     return staged
 
 
-def page_place(name: str) -> str:
+def _page_place(name: str) -> str:
     """Where an uploaded page sits in the course: an edited page updates the live
     module whose page has its file name (part-1/drivers.md for drivers.md), in
     whatever folder; a page no module has is a new module at the top."""
@@ -133,12 +133,13 @@ def stage_course_folder(*, user: User) -> Staged:
     folder = Path(settings.COURSE_DIR)
     if not folder.is_dir():
         raise UploadError(f"The course folder {folder} does not exist on the server.")
-    if next(folder.rglob("*.md"), None) is None:
+    pages = list(folder.rglob("*.md"))
+    if not pages:
         raise UploadError(f"The course folder {folder} holds no Markdown (.md) pages.")
     _forget_stale()
     staged = Staged(uuid.uuid4().hex, user.pk, Source.FOLDER, str(settings.COURSE_DIR), True, 0)
     try:
-        for page in folder.rglob("*.md"):
+        for page in pages:
             copy = staged.directory / page.relative_to(folder)
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(page, copy)

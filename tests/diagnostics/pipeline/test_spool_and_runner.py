@@ -131,6 +131,6 @@ def test_a_hang_in_the_check_is_reported_within_the_workers_limit(tmp_path, monk
     hung = [re.search(r"torch: hung for (\d+) s and was killed", m) for m in messages]
     seconds = [int(found[1]) for found in hung if found]
     assert seconds and 1 <= seconds[0] <= 10 * runner.BUDGET_SHARE, messages
-    hung = int(pid_file.read_text())
+    torch_child = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
-        os.kill(hung, 0)
+        os.kill(torch_child, 0)
