@@ -354,3 +354,11 @@ def test_a_page_name_two_modules_share_is_refused_with_the_way_out(teacher, uplo
     html = response.content.decode()
     assert "part-1/lab.md, part-2/lab.md" in html and ".zip" in html
     assert not any(upload_dir.iterdir())  # nothing staged
+
+
+def test_a_preview_where_every_page_is_unchanged_says_so_without_an_empty_table(teacher):
+    url, _ = preview_of(teacher, upload(teacher, "gpu-basics.md", PAGE.encode()))
+    confirm(teacher, url)
+    _, html = preview_of(teacher, upload(teacher, "gpu-basics.md", PAGE.encode()))
+    assert "1 page unchanged since the last import, not listed." in html
+    assert "preview-table" not in html
